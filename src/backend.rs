@@ -1,0 +1,262 @@
+//! The kernel source: a thread that owns the BPF program, drains its ring
+//! buffer, joins exits with their execs and snapshots the pid map. The rest
+//! of the program sees only typed messages on a channel.
+
+use std::cell::RefCell;
+use std::mem::MaybeUninit;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::bpf::{self, KernelEvent, LoadOptions, Tracer};
+use crate::clock::{self, BootClock};
+use crate::event::{Drops, ProcessInfo, TraceEvent};
+use crate::join::Joiner;
+use crate::procfs;
+
+/// How long the reader sleeps between drains when the kernel does not wake
+/// it: the upper bound on how late a quiet system's event is shown.
+const POLL: Duration = Duration::from_millis(40);
+
+/// What the front end may ask of the backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    SetMinDuration(Duration),
+    Shutdown,
+}
+
+/// What the backend reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// Trace events in the order the kernel produced them.
+    Events(Vec<TraceEvent>),
+    /// Every process the kernel's pid map holds now: the live table.
+    Snapshot(Vec<ProcessInfo>),
+    /// The min duration the kernel applies, read back after a change.
+    MinDuration(Duration),
+    /// A command could not be carried out; the backend goes on.
+    CommandFailed(String),
+    /// The backend stopped with an error.
+    Failed(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct BackendConfig {
+    pub load: LoadOptions,
+    pub min_duration: Duration,
+    pub snapshot_every: Duration,
+    pub proc_root: PathBuf,
+}
+
+impl BackendConfig {
+    pub fn new(load: LoadOptions, min_duration: Duration) -> Self {
+        Self {
+            load,
+            min_duration,
+            snapshot_every: Duration::from_secs(1),
+            proc_root: PathBuf::from("/proc"),
+        }
+    }
+}
+
+/// A running backend thread.
+pub struct Backend {
+    commands: Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Backend {
+    /// Loads and attaches the program, then returns; a load failure is
+    /// returned here, before anything else starts.
+    pub fn start<E>(config: BackendConfig, events: Sender<E>) -> Result<Backend>
+    where
+        E: From<Message> + Send + 'static,
+    {
+        let (commands, command_rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<()>>(1);
+        let thread = thread::Builder::new()
+            .name("bpf-backend".into())
+            .spawn(move || {
+                let mut storage = MaybeUninit::uninit();
+                let tracer = match Tracer::load(&mut storage, &config.load) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let send = |m: Message| events.send(E::from(m)).is_ok();
+                if let Err(e) = run(&tracer, &config, &command_rx, &send) {
+                    send(Message::Failed(format!("{e:#}")));
+                }
+            })
+            .context("starting the backend thread")?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(Backend {
+                commands,
+                thread: Some(thread),
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => Err(anyhow!("the backend thread ended while loading")),
+        }
+    }
+
+    pub fn send(&self, command: Command) -> Result<()> {
+        self.commands
+            .send(command)
+            .map_err(|_| anyhow!("the backend has stopped"))
+    }
+
+    /// Stops the thread after it has delivered what the kernel still held.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn run(
+    tracer: &Tracer,
+    config: &BackendConfig,
+    commands: &Receiver<Command>,
+    send: &dyn Fn(Message) -> bool,
+) -> Result<()> {
+    let clock = BootClock::now();
+    let decoded: RefCell<Vec<KernelEvent>> = RefCell::new(Vec::new());
+    let undecodable = RefCell::new(0u64);
+    let ring = tracer.ring_buffer(|bytes| {
+        match bpf::decode(bytes, &clock) {
+            Ok(event) => decoded.borrow_mut().push(event),
+            Err(_) => *undecodable.borrow_mut() += 1,
+        }
+        0
+    })?;
+
+    let applied = tracer.set_min_duration(duration_ns(config.min_duration))?;
+    send(Message::MinDuration(Duration::from_nanos(applied)));
+    tracer.seed(&procfs::scan(&config.proc_root));
+
+    let mut joiner = Joiner::default();
+    let mut reported = Drops::default();
+    let mut next_snapshot = Instant::now();
+    loop {
+        // Err is EINTR at worst; the drain below runs either way, and must:
+        // the kernel submits without waking us.
+        let _ = ring.poll(POLL);
+        let _ = ring.consume();
+        let stop = drain_commands(tracer, commands, send);
+
+        if stop || Instant::now() >= next_snapshot {
+            // drain first, so the exits that ended before the snapshot are
+            // joined against the records they belong to
+            let _ = ring.consume();
+            if !forward(&decoded, &mut joiner, &clock, send) {
+                return Ok(());
+            }
+            let taken_at = clock::boot_ns();
+            let live = snapshot(tracer, config, taken_at, &clock);
+            joiner.replace(&live, taken_at);
+            if !send(Message::Snapshot(live)) {
+                return Ok(());
+            }
+            let mut drops = tracer.drops()?;
+            drops.undecodable = *undecodable.borrow();
+            if drops != reported {
+                reported = drops;
+                let time = clock.to_wall(clock::boot_ns());
+                send(Message::Events(vec![TraceEvent::Lost { time, drops }]));
+            }
+            next_snapshot = Instant::now() + config.snapshot_every;
+        } else if !forward(&decoded, &mut joiner, &clock, send) {
+            return Ok(());
+        }
+        if stop {
+            return Ok(());
+        }
+    }
+}
+
+/// Carries out pending commands; true when asked to stop.
+fn drain_commands(tracer: &Tracer, commands: &Receiver<Command>, send: &dyn Fn(Message) -> bool) -> bool {
+    loop {
+        match commands.try_recv() {
+            Ok(Command::SetMinDuration(d)) => match tracer.set_min_duration(duration_ns(d)) {
+                Ok(applied) => {
+                    send(Message::MinDuration(Duration::from_nanos(applied)));
+                }
+                Err(e) => {
+                    send(Message::CommandFailed(format!("{e:#}")));
+                }
+            },
+            Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => return true,
+            Err(TryRecvError::Empty) => return false,
+        }
+    }
+}
+
+/// Joins and sends what the ring buffer delivered; false once nobody listens.
+fn forward(
+    decoded: &RefCell<Vec<KernelEvent>>,
+    joiner: &mut Joiner,
+    clock: &BootClock,
+    send: &dyn Fn(Message) -> bool,
+) -> bool {
+    let batch = std::mem::take(&mut *decoded.borrow_mut());
+    if batch.is_empty() {
+        return true;
+    }
+    let events = batch
+        .into_iter()
+        .map(|event| match event {
+            KernelEvent::Exec(p) => {
+                joiner.exec(&p);
+                TraceEvent::Exec(p)
+            }
+            KernelEvent::Exit(raw) => TraceEvent::Exit(joiner.exit(raw, clock)),
+        })
+        .collect();
+    send(Message::Events(events))
+}
+
+/// The pid map's records. Records of processes that are gone from /proc
+/// (they ended before the program was attached, or while their exit could
+/// not be seen) are removed from the kernel map too, so it cannot leak.
+fn snapshot(tracer: &Tracer, config: &BackendConfig, taken_at: u64, clock: &BootClock) -> Vec<ProcessInfo> {
+    let mut live = tracer.snapshot(clock);
+    let running = procfs::pids(&config.proc_root);
+    // only records older than a second: a new process may not be in the
+    // /proc listing read just after the map
+    let settled = taken_at.saturating_sub(1_000_000_000);
+    if running.contains(&std::process::id()) {
+        live.retain(|p| {
+            let keep = running.contains(&p.pid) || p.start_boot_ns > settled;
+            if !keep {
+                tracer.forget(p.pid);
+            }
+            keep
+        });
+    }
+    live
+}
+
+fn duration_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}

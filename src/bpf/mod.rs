@@ -1,0 +1,238 @@
+//! The only code that touches libbpf-rs: load and attach the kernel program,
+//! read its ring buffer, and read and write its maps.
+
+mod decode;
+
+use std::ffi::CString;
+use std::mem::MaybeUninit;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{ErrorKind, MapCore, MapFlags, OpenObject, PrintLevel, RingBuffer, RingBufferBuilder};
+
+pub use decode::{decode, DecodeError, KernelEvent, RawExit};
+
+#[allow(clippy::all, non_camel_case_types, non_upper_case_globals, dead_code)]
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/tracer.skel.rs"));
+}
+use skel::types;
+
+use crate::clock::BootClock;
+use crate::event::{Drops, ProcessInfo};
+use crate::procfs::ProcEntry;
+
+/// Where the kernel publishes its own BTF.
+pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// How to load the program.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Ring buffer size in bytes (a power of two, a multiple of the page size).
+    pub ring_buffer_bytes: u32,
+    /// Route libbpf's debug log to stderr.
+    pub verbose: bool,
+    /// A BTF file to use instead of the kernel's own.
+    pub btf: Option<PathBuf>,
+}
+
+/// The loaded and attached kernel program.
+pub struct Tracer<'obj> {
+    skel: skel::TracerSkel<'obj>,
+}
+
+fn libbpf_log(level: PrintLevel, msg: String) {
+    let _ = level;
+    eprint!("libbpf: {msg}");
+}
+
+/// libbpf prints to stderr by default, which would corrupt the dashboard:
+/// keep it silent unless asked.
+fn route_libbpf_log(verbose: bool) {
+    if verbose {
+        libbpf_rs::set_print(Some((PrintLevel::Debug, libbpf_log)));
+    } else {
+        libbpf_rs::set_print(None);
+    }
+}
+
+/// Fails with one clear line when the BTF that CO-RE needs is missing.
+pub fn check_btf(path: &Path, custom: bool) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    if custom {
+        bail!("BTF file {} not found", path.display());
+    }
+    bail!(
+        "kernel BTF not found at {}: tracer-tui needs a kernel built with \
+         CONFIG_DEBUG_INFO_BTF=y (or pass a BTF file with --btf)",
+        path.display()
+    )
+}
+
+fn explain_load_error(err: libbpf_rs::Error) -> anyhow::Error {
+    if err.kind() == ErrorKind::PermissionDenied {
+        anyhow!(
+            "permission denied loading the BPF program: tracer-tui needs root or \
+             CAP_BPF+CAP_PERFMON (try: sudo tracer-tui)"
+        )
+    } else {
+        anyhow!(err).context("loading the BPF program into the kernel (run with -v for libbpf's log)")
+    }
+}
+
+impl<'obj> Tracer<'obj> {
+    /// Opens, loads and attaches the program. `storage` holds libbpf's
+    /// object for as long as the tracer lives.
+    pub fn load(storage: &'obj mut MaybeUninit<OpenObject>, opts: &LoadOptions) -> Result<Self> {
+        route_libbpf_log(opts.verbose);
+        let btf = opts.btf.clone().unwrap_or_else(|| PathBuf::from(KERNEL_BTF));
+        check_btf(&btf, opts.btf.is_some())?;
+        let ring = opts.ring_buffer_bytes;
+        if !ring.is_power_of_two() || ring < 4096 {
+            bail!("ring buffer size {ring} is not a power of two of at least 4096 bytes");
+        }
+
+        let builder = skel::TracerSkelBuilder::default();
+        let mut open = match &opts.btf {
+            Some(path) => {
+                let path = CString::new(path.as_os_str().as_bytes())
+                    .context("BTF path contains a NUL byte")?;
+                let open_opts = libbpf_rs::libbpf_sys::bpf_object_open_opts {
+                    sz: size_of::<libbpf_rs::libbpf_sys::bpf_object_open_opts>() as _,
+                    btf_custom_path: path.as_ptr(),
+                    ..Default::default()
+                };
+                // libbpf copies the path while opening, so `path` may drop after.
+                builder.open_opts(open_opts, storage)
+            }
+            None => builder.open(storage),
+        }
+        .context("opening the BPF object")?;
+
+        open.maps
+            .events
+            .set_max_entries(ring)
+            .context("sizing the ring buffer")?;
+        let rodata = open
+            .maps
+            .rodata_data
+            .as_deref_mut()
+            .ok_or_else(|| anyhow!("BPF object has no .rodata section"))?;
+        rodata.wakeup_threshold = u64::from(ring / 8).min(256 * 1024);
+
+        let mut skel = open.load().map_err(explain_load_error)?;
+        skel.attach()
+            .context("attaching to the sched_process_exec/exit raw tracepoints")?;
+        Ok(Self { skel })
+    }
+
+    /// A ring-buffer reader that hands each record's bytes to `callback`.
+    pub fn ring_buffer<'cb>(&self, callback: impl FnMut(&[u8]) -> i32 + 'cb) -> Result<RingBuffer<'cb>> {
+        let mut builder = RingBufferBuilder::new();
+        builder
+            .add(&self.skel.maps.events, callback)
+            .context("opening the ring buffer")?;
+        builder.build().context("opening the ring buffer")
+    }
+
+    /// Sets the kernel's min-duration filter and returns the value read back.
+    pub fn set_min_duration(&self, ns: u64) -> Result<u64> {
+        let value = types::settings { min_duration_ns: ns };
+        self.skel
+            .maps
+            .settings
+            .update(&0u32.to_ne_bytes(), as_bytes(&value), MapFlags::ANY)
+            .context("writing the min-duration filter to the BPF settings map")?;
+        self.min_duration()
+    }
+
+    /// The min-duration filter the kernel is applying.
+    pub fn min_duration(&self) -> Result<u64> {
+        let bytes = self
+            .skel
+            .maps
+            .settings
+            .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
+            .context("reading the BPF settings map")?
+            .ok_or_else(|| anyhow!("the BPF settings map has no entry"))?;
+        let value: types::settings = decode::from_bytes(&bytes);
+        Ok(value.min_duration_ns)
+    }
+
+    /// Totals of what the kernel could not deliver, summed over CPUs.
+    pub fn drops(&self) -> Result<Drops> {
+        let read = |counter: types::drop_counter| -> Result<u64> {
+            let per_cpu = self
+                .skel
+                .maps
+                .drops
+                .lookup_percpu(&counter.0.to_ne_bytes(), MapFlags::ANY)
+                .context("reading the BPF drop counters")?
+                .unwrap_or_default();
+            Ok(per_cpu
+                .iter()
+                .filter_map(|v| v.get(..8)?.try_into().ok())
+                .map(u64::from_ne_bytes)
+                .sum())
+        };
+        Ok(Drops {
+            exec_ringbuf: read(types::drop_counter::DROP_EXEC_RINGBUF)?,
+            exit_ringbuf: read(types::drop_counter::DROP_EXIT_RINGBUF)?,
+            pid_map_full: read(types::drop_counter::DROP_PID_MAP_FULL)?,
+            undecodable: 0,
+        })
+    }
+
+    /// Every record in the pid map: the processes alive now.
+    pub fn snapshot(&self, clock: &BootClock) -> Vec<ProcessInfo> {
+        let map = &self.skel.maps.pids;
+        map.keys()
+            .filter_map(|key| map.lookup(&key, MapFlags::ANY).ok().flatten())
+            .filter_map(|value| decode::exec_record(&value, clock).ok())
+            .collect()
+    }
+
+    /// Process ids in the pid map.
+    pub fn pids(&self) -> Vec<u32> {
+        self.skel
+            .maps
+            .pids
+            .keys()
+            .filter_map(|key| Some(u32::from_ne_bytes(key.get(..4)?.try_into().ok()?)))
+            .collect()
+    }
+
+    /// Removes a process's record (one whose exit was never seen).
+    pub fn forget(&self, pid: u32) {
+        // a record already gone is what we wanted
+        let _ = self.skel.maps.pids.delete(&pid.to_ne_bytes());
+    }
+
+    /// Adds records for processes that were running before tracing began.
+    /// A record the kernel already made at exec wins. Returns how many
+    /// were added.
+    pub fn seed(&self, entries: &[ProcEntry]) -> usize {
+        entries
+            .iter()
+            .filter(|entry| {
+                let record = decode::record_from_proc(entry);
+                self.skel
+                    .maps
+                    .pids
+                    .update(&entry.pid.to_ne_bytes(), as_bytes(&record), MapFlags::NO_EXIST)
+                    .is_ok()
+            })
+            .count()
+    }
+}
+
+/// The bytes of a generated plain-data type, to write into a map.
+fn as_bytes<T: decode::Plain>(value: &T) -> &[u8] {
+    // SAFETY: Plain types are repr(C) structs of integers and byte arrays
+    // generated from the program's BTF; reading their bytes is always valid.
+    unsafe { std::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>()) }
+}

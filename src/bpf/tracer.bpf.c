@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel side of tracer-tui: records every process exec in a pid map and
+ * sends exec and exit events through a ring buffer.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "tracer.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Unread bytes in the ring buffer above which a submit wakes the reader. */
+const volatile __u64 wakeup_threshold = 256 * 1024;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+/* The live-process table: one exec record per process id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct exec_record);
+} pids SEC(".maps");
+
+/* Not called "config": that name clashes inside the generated skeleton. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct settings);
+} settings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_COUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* An exec record is too large for the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_record);
+} scratch SEC(".maps");
+
+/* Anchors for BTF, so the skeleton generates Rust types for these. */
+struct exec_record _exec_record = {};
+struct exit_event _exit_event = {};
+enum event_kind _event_kind = 0;
+enum record_flags _record_flags = 0;
+enum exit_flags _exit_flags = 0;
+enum drop_counter _drop_counter = 0;
+
+static __always_inline void count_drop(__u32 counter)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &counter);
+
+	if (n)
+		*n += 1;
+}
+
+/*
+ * Wake the reader only when data piles up: a wakeup per event costs more
+ * than the rest of the program. User space drains on a short timer too.
+ */
+static __always_inline __u64 wakeup_flag(void)
+{
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_threshold)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+SEC("raw_tp/sched_process_exec")
+int handle_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
+	struct exec_record *r;
+	unsigned long arg_start, arg_end;
+	__u32 zero = 0, pid;
+	long n, args_len;
+
+	r = bpf_map_lookup_elem(&scratch, &zero);
+	if (!r)
+		return 0;
+
+	/* after exec a non-leader thread has taken over the process id */
+	pid = bpf_get_current_pid_tgid() >> 32;
+	r->kind = EVENT_EXEC;
+	r->pid = pid;
+	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	r->uid = (__u32)bpf_get_current_uid_gid();
+	r->start_ns = bpf_ktime_get_boot_ns();
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->flags = 0;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+
+	n = bpf_probe_read_kernel_str(r->data, FILENAME_MAX_LEN,
+				      BPF_CORE_READ(bprm, filename));
+	if (n < 0)
+		n = 0;
+	if (n >= FILENAME_MAX_LEN) {
+		n = FILENAME_MAX_LEN;
+		r->flags |= RECORD_FILENAME_TRUNCATED;
+	}
+	r->filename_len = n;
+
+	/* the new image's argv is in place by the time this tracepoint fires */
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	arg_end = BPF_CORE_READ(task, mm, arg_end);
+	args_len = arg_end - arg_start;
+	if (args_len < 0)
+		args_len = 0;
+	if (args_len > ARGS_MAX_LEN) {
+		args_len = ARGS_MAX_LEN;
+		r->flags |= RECORD_ARGS_TRUNCATED;
+	}
+	/* keep the verifier's bounds on both the offset and the size */
+	n &= (FILENAME_MAX_LEN * 2 - 1);
+	if (n > FILENAME_MAX_LEN)
+		n = FILENAME_MAX_LEN;
+	args_len &= (ARGS_MAX_LEN * 2 - 1);
+	if (args_len > ARGS_MAX_LEN)
+		args_len = ARGS_MAX_LEN;
+	if (args_len > 0 &&
+	    bpf_probe_read_user(r->data + n, args_len, (void *)arg_start) < 0)
+		args_len = 0;
+	r->args_len = args_len;
+
+	if (bpf_map_update_elem(&pids, &pid, r, BPF_ANY) < 0)
+		count_drop(DROP_PID_MAP_FULL);
+
+	/* send only the used part of data */
+	n = __builtin_offsetof(struct exec_record, data) + n + args_len;
+	if (n > sizeof(*r))
+		n = sizeof(*r);
+	if (bpf_ringbuf_output(&events, r, n, wakeup_flag()) < 0)
+		count_drop(DROP_EXEC_RINGBUF);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int handle_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	struct exec_record *r;
+	struct settings *s;
+	struct exit_event *e;
+	__u64 now, start;
+	__u32 zero = 0, pid, flags = 0;
+
+	/*
+	 * The tracepoint fires per thread. A process has ended when its last
+	 * thread exits, which is when the group's live count has reached zero
+	 * (do_exit decrements it before this tracepoint).
+	 */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+
+	pid = BPF_CORE_READ(task, tgid);
+	now = bpf_ktime_get_boot_ns();
+	r = bpf_map_lookup_elem(&pids, &pid);
+	if (r) {
+		start = r->start_ns;
+		flags |= EXIT_HAD_RECORD;
+		/* always, even when filtered below, so the map cannot fill */
+		bpf_map_delete_elem(&pids, &pid);
+	} else {
+		/* started before tracing, or forked without exec */
+		start = BPF_CORE_READ(task, start_boottime);
+	}
+
+	s = bpf_map_lookup_elem(&settings, &zero);
+	if (s && now - start < s->min_duration_ns)
+		return 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(DROP_EXIT_RINGBUF);
+		return 0;
+	}
+	e->kind = EVENT_EXIT;
+	e->pid = pid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->exit_status = BPF_CORE_READ(task, exit_code);
+	e->start_ns = start;
+	e->exit_ns = now;
+	e->flags = flags;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, wakeup_flag());
+	return 0;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one definition of what crosses the kernel/user boundary. Rust reads
+ * these through the types libbpf-cargo generates from the BPF object's BTF.
+ * Fixed-width unsigned types only: a C char[] would become [i8; N] in Rust.
+ */
+#ifndef __TRACER_H
+#define __TRACER_H
+
+#define TASK_COMM_LEN 16
+#define FILENAME_MAX_LEN 256
+/* argv bytes kept per process: NUL-separated, as in /proc/PID/cmdline */
+#define ARGS_MAX_LEN 512
+
+enum event_kind {
+	EVENT_EXEC = 1,
+	EVENT_EXIT = 2,
+};
+
+/* exec_record.flags */
+enum record_flags {
+	RECORD_ARGS_TRUNCATED = 1,
+	RECORD_FILENAME_TRUNCATED = 2,
+	/* seeded by user space from /proc at startup, not seen exec'ing */
+	RECORD_FROM_PROC = 4,
+};
+
+/*
+ * A live process's exec record: the pid map's value and the exec event.
+ * data holds filename_len bytes of filename (with its NUL) followed by
+ * args_len bytes of argv. The exec event carries only the used part of
+ * data, so its length varies; the map always stores the whole struct.
+ */
+struct exec_record {
+	__u32 kind;
+	__u32 pid;
+	__u32 ppid;
+	__u32 uid;
+	__u64 start_ns; /* CLOCK_BOOTTIME of the exec */
+	__u64 cgroup_id;
+	__u32 flags;
+	__u16 filename_len;
+	__u16 args_len;
+	__u8 comm[TASK_COMM_LEN];
+	__u8 data[FILENAME_MAX_LEN + ARGS_MAX_LEN];
+};
+
+/* exit_event.flags */
+enum exit_flags {
+	/* start_ns came from the pid map (exec time), not the task's start */
+	EXIT_HAD_RECORD = 1,
+};
+
+struct exit_event {
+	__u32 kind;
+	__u32 pid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 exit_status; /* wait(2) status form: code << 8 | core 0x80 | signal */
+	__u64 start_ns;
+	__u64 exit_ns;
+	__u32 flags;
+	__u8 comm[TASK_COMM_LEN];
+};
+
+/* The runtime settings map's one value, read by the exit program. */
+struct settings {
+	__u64 min_duration_ns;
+};
+
+/* Indexes of the per-CPU drop counters. */
+enum drop_counter {
+	DROP_EXEC_RINGBUF = 0,
+	DROP_EXIT_RINGBUF = 1,
+	DROP_PID_MAP_FULL = 2,
+	DROP_COUNTERS = 3,
+};
+
+#endif /* __TRACER_H */

@@ -1,0 +1,148 @@
+//! Command-line options, and their conversion into a plain run config.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// See every process that starts and ends on this machine, including the
+/// ones that live for a millisecond.
+#[derive(Parser, Debug, Clone, PartialEq, Eq)]
+#[command(name = "tracer-tui", version, about)]
+pub struct Cli {
+    /// Only report exits of processes that lived at least this long
+    /// (e.g. 150ms, 2s, 1m; a bare number is milliseconds)
+    #[arg(short = 'd', long = "min-duration", value_name = "DURATION",
+          default_value = "0", value_parser = parse_min_duration)]
+    pub min_duration: Duration,
+
+    /// Print one line per event (TIME EVENT COMM PID PPID FILENAME/EXIT CODE)
+    /// instead of the dashboard
+    #[arg(long, conflicts_with = "json")]
+    pub stream: bool,
+
+    /// Print one JSON object per event (NDJSON) instead of the dashboard
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print libbpf's debug log to stderr
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Kernel ring buffer size in MiB (a power of two)
+    #[arg(long = "ring-buffer", value_name = "MIB", default_value = "16",
+          value_parser = parse_ring_mib)]
+    pub ring_buffer_mib: u32,
+
+    /// BTF file describing the kernel, for kernels without /sys/kernel/btf/vmlinux
+    #[arg(long, value_name = "FILE")]
+    pub btf: Option<PathBuf>,
+}
+
+/// How the program shows what it sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Stream,
+    Json,
+}
+
+impl Cli {
+    pub fn mode(&self) -> Mode {
+        if self.json {
+            Mode::Json
+        } else {
+            Mode::Stream
+        }
+    }
+
+    pub fn load_options(&self) -> crate::bpf::LoadOptions {
+        crate::bpf::LoadOptions {
+            ring_buffer_bytes: self.ring_buffer_mib << 20,
+            verbose: self.verbose,
+            btf: self.btf.clone(),
+        }
+    }
+}
+
+/// Parses a duration for the min-duration filter: humantime text, or a bare
+/// number of milliseconds as the original tracer took.
+pub fn parse_min_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration (try 150ms or 2s)".into());
+    }
+    let d = if text.bytes().all(|b| b.is_ascii_digit()) {
+        let ms: u64 = text.parse().map_err(|_| format!("{text} is too large"))?;
+        Duration::from_millis(ms)
+    } else {
+        humantime::parse_duration(text).map_err(|e| format!("{e} (try 150ms or 2s)"))?
+    };
+    if d > MAX_MIN_DURATION {
+        return Err(format!("{text} is longer than the limit of 365 days"));
+    }
+    Ok(d)
+}
+
+/// Beyond this a filter means nothing, and the kernel's u64 nanoseconds stay far from overflow.
+pub const MAX_MIN_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+fn parse_ring_mib(text: &str) -> Result<u32, String> {
+    let mib: u32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of MiB"))?;
+    if !mib.is_power_of_two() || mib > 1024 {
+        return Err(format!("{mib} is not a power of two from 1 to 1024"));
+    }
+    Ok(mib)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("tracer-tui").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_min_duration("150"), Ok(Duration::from_millis(150)));
+        assert_eq!(parse_min_duration("150ms"), Ok(Duration::from_millis(150)));
+        assert_eq!(parse_min_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_min_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_min_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_min_duration("abc").is_err());
+        assert!(parse_min_duration("-5ms").is_err());
+        assert!(parse_min_duration("").is_err());
+        assert!(parse_min_duration("99999999999999999999999").is_err());
+        assert!(parse_min_duration("400days").is_err());
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = parse(&[]).unwrap();
+        assert_eq!(cli.min_duration, Duration::ZERO);
+        assert_eq!(cli.mode(), Mode::Stream);
+        assert_eq!(cli.load_options().ring_buffer_bytes, 16 << 20);
+    }
+
+    #[test]
+    fn flags() {
+        let cli = parse(&["-d", "150ms", "--json", "-v", "--ring-buffer", "64"]).unwrap();
+        assert_eq!(cli.min_duration, Duration::from_millis(150));
+        assert_eq!(cli.mode(), Mode::Json);
+        assert!(cli.verbose);
+        assert_eq!(cli.ring_buffer_mib, 64);
+        assert_eq!(parse(&["--min-duration=2"]).unwrap().min_duration, Duration::from_millis(2));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert_eq!(parse(&["-d", "soon"]).unwrap_err().kind(), ErrorKind::ValueValidation);
+        assert_eq!(parse(&["--ring-buffer", "3"]).unwrap_err().kind(), ErrorKind::ValueValidation);
+        assert_eq!(parse(&["--bogus"]).unwrap_err().kind(), ErrorKind::UnknownArgument);
+        assert_eq!(parse(&["--json", "--stream"]).unwrap_err().kind(), ErrorKind::ArgumentConflict);
+    }
+}

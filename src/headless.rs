@@ -1,0 +1,212 @@
+//! Headless output for scripts and pipes: the original tracer's line format
+//! (`--stream`) and NDJSON (`--json`).
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+use crate::backend::{Backend, Message};
+use crate::cli::Mode;
+use crate::event::{ExitInfo, ProcessInfo, TraceEvent, WallTime};
+use crate::record;
+
+/// Writes events until `quit` is set, the reader closes the pipe, or the
+/// backend fails. Everything received is flushed before returning.
+pub fn run(
+    mode: Mode,
+    min_duration: Duration,
+    backend: Backend,
+    messages: Receiver<Message>,
+    quit: &AtomicBool,
+) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut sink = Sink {
+        mode,
+        exec_with_exit: min_duration > Duration::ZERO,
+    };
+    let mut stopping = false;
+    let result = (|| -> io::Result<Option<String>> {
+        sink.header(&mut out)?;
+        out.flush()?;
+        loop {
+            if quit.load(Ordering::Relaxed) && !stopping {
+                // the backend delivers what the kernel still holds, then hangs up
+                stopping = true;
+                let _ = backend_stop(&backend);
+            }
+            match messages.recv_timeout(Duration::from_millis(100)) {
+                Ok(Message::Events(events)) => {
+                    for event in &events {
+                        sink.write(&mut out, event)?;
+                    }
+                    out.flush()?;
+                }
+                Ok(Message::Failed(reason)) => return Ok(Some(reason)),
+                Ok(Message::CommandFailed(reason)) => return Ok(Some(reason)),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(None),
+            }
+        }
+    })();
+    drop(backend);
+    match result {
+        Ok(None) => Ok(()),
+        Ok(Some(reason)) => bail!(reason),
+        // the reader went away (e.g. `| head -1`): a normal end
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn backend_stop(backend: &Backend) -> Result<()> {
+    backend.send(crate::backend::Command::Shutdown)
+}
+
+struct Sink {
+    mode: Mode,
+    /// with a min duration, each exit is preceded by its exec, as the
+    /// original tracer did, and execs are not printed on their own
+    exec_with_exit: bool,
+}
+
+impl Sink {
+    fn header(&self, out: &mut impl Write) -> io::Result<()> {
+        match self.mode {
+            Mode::Stream => writeln!(
+                out,
+                "{:<8} {:<5} {:<16} {:<7} {:<7} FILENAME/EXIT CODE",
+                "TIME", "EVENT", "COMM", "PID", "PPID"
+            ),
+            Mode::Json => Ok(()),
+        }
+    }
+
+    fn write(&mut self, out: &mut impl Write, event: &TraceEvent) -> io::Result<()> {
+        match self.mode {
+            Mode::Json => writeln!(out, "{}", record::to_line(event)),
+            Mode::Stream => match event {
+                TraceEvent::Exec(p) if !self.exec_with_exit => exec_line(out, p),
+                TraceEvent::Exec(_) => Ok(()),
+                TraceEvent::Exit(e) => {
+                    if self.exec_with_exit {
+                        exec_line(out, &e.process)?;
+                    }
+                    exit_line(out, e)
+                }
+                TraceEvent::Lost { time, drops } => writeln!(
+                    out,
+                    "{:<8} {:<5} ring buffer full: {} exec and {} exit events lost; \
+                     {} exec records not kept (pid map full); {} undecodable (totals)",
+                    clock_time(*time),
+                    "LOST",
+                    drops.exec_ringbuf,
+                    drops.exit_ringbuf,
+                    drops.pid_map_full,
+                    drops.undecodable
+                ),
+            },
+        }
+    }
+}
+
+fn exec_line(out: &mut impl Write, p: &ProcessInfo) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<8} {:<5} {:<16} {:<7} {:<7} {}",
+        clock_time(p.start),
+        "EXEC",
+        p.comm,
+        p.pid,
+        p.ppid,
+        p.filename
+    )
+}
+
+fn exit_line(out: &mut impl Write, e: &ExitInfo) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<8} {:<5} {:<16} {:<7} {:<7} [{}] ({}ms)",
+        clock_time(e.end),
+        "EXIT",
+        e.exit_comm,
+        e.process.pid,
+        e.process.ppid,
+        e.status.label(),
+        e.duration_ns / 1_000_000
+    )
+}
+
+/// Local HH:MM:SS, as the original tracer printed.
+pub fn clock_time(t: WallTime) -> String {
+    let secs = (t.0 / 1_000_000_000) as libc::time_t;
+    // SAFETY: tm is plain data; localtime_r writes it and reads only `secs`.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the duration of the call.
+    if unsafe { libc::localtime_r(&secs, &mut tm) }.is_null() {
+        return "??:??:??".into();
+    }
+    format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Drops, ExitStatus};
+
+    fn exit(status: u32) -> TraceEvent {
+        TraceEvent::Exit(ExitInfo {
+            process: ProcessInfo {
+                pid: 10,
+                ppid: 1,
+                comm: "sh".into(),
+                filename: "/bin/sh".into(),
+                ..Default::default()
+            },
+            exit_comm: "sh".into(),
+            end: WallTime(0),
+            duration_ns: 201_500_000,
+            status: ExitStatus(status),
+        })
+    }
+
+    fn render(sink: &mut Sink, events: &[TraceEvent]) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in events {
+            sink.write(&mut out, e).unwrap();
+        }
+        String::from_utf8(out).unwrap().lines().map(|l| l[9..].to_string()).collect()
+    }
+
+    #[test]
+    fn stream_lines_follow_the_original_format() {
+        let mut sink = Sink { mode: Mode::Stream, exec_with_exit: false };
+        let lines = render(&mut sink, &[exit(3 << 8), exit(9), exit(0x80 | 11)]);
+        assert_eq!(lines[0], "EXIT  sh               10      1       [3] (201ms)");
+        assert!(lines[1].ends_with("[SIGKILL] (201ms)"));
+        assert!(lines[2].ends_with("[SIGSEGV core] (201ms)"));
+    }
+
+    #[test]
+    fn min_duration_prints_exec_with_each_exit() {
+        let mut sink = Sink { mode: Mode::Stream, exec_with_exit: true };
+        let exec = TraceEvent::Exec(ProcessInfo::default());
+        let lines = render(&mut sink, &[exec, exit(0)]);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("EXEC  sh"));
+        assert!(lines[0].ends_with("/bin/sh"));
+        assert!(lines[1].starts_with("EXIT  sh"));
+    }
+
+    #[test]
+    fn lost_line() {
+        let mut sink = Sink { mode: Mode::Stream, exec_with_exit: false };
+        let drops = Drops { exec_ringbuf: 2, ..Default::default() };
+        let lines = render(&mut sink, &[TraceEvent::Lost { time: WallTime(0), drops }]);
+        assert!(lines[0].starts_with("LOST  ring buffer full: 2 exec"));
+    }
+}

@@ -1,0 +1,13 @@
+//! tracer-tui: every process exec and exit on a Linux host, traced with eBPF.
+
+pub mod backend;
+pub mod bpf;
+pub mod cli;
+pub mod clock;
+pub mod event;
+pub mod headless;
+pub mod join;
+pub mod procfs;
+pub mod record;
+pub mod sanitize;
+pub mod signals;

@@ -1,0 +1,52 @@
+//! Entry point: parse the command line, start the kernel backend, run a sink.
+
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::{mpsc, Arc};
+
+use anyhow::{Context, Result};
+use clap::error::ErrorKind;
+use clap::Parser;
+
+use tracer_tui::backend::{Backend, BackendConfig, Message};
+use tracer_tui::cli::Cli;
+use tracer_tui::{headless, sanitize};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // one line: clap's first, without its usage and hint lines
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("tracer-tui: {}", first.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tracer-tui: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    sanitize::visible(&format!("{e:#}").replace('\n', " "))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let quit = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&quit)).context("installing signal handlers")?;
+    }
+    let (tx, rx) = mpsc::channel::<Message>();
+    let config = BackendConfig::new(cli.load_options(), cli.min_duration);
+    let backend = Backend::start(config, tx)?;
+    headless::run(cli.mode(), cli.min_duration, backend, rx, &quit)
+}

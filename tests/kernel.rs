@@ -1,0 +1,291 @@
+//! Real BPF, real processes: what the kernel program reports about
+//! processes these tests spawn. Needs root.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use tracer_tui::backend::{Backend, BackendConfig, Command as BackendCommand, Message};
+use tracer_tui::bpf::LoadOptions;
+use tracer_tui::event::{Drops, ExitInfo, Origin, ProcessInfo, TraceEvent};
+
+struct Tracing {
+    backend: Backend,
+    rx: Receiver<Message>,
+    execs: HashMap<u32, ProcessInfo>,
+    exits: HashMap<u32, ExitInfo>,
+    snapshots: Vec<Vec<ProcessInfo>>,
+    drops: Drops,
+    min_duration: Option<Duration>,
+}
+
+impl Tracing {
+    fn start(min_duration: Duration) -> Tracing {
+        let (tx, rx) = mpsc::channel();
+        let load = LoadOptions {
+            ring_buffer_bytes: 16 << 20,
+            verbose: false,
+            btf: None,
+        };
+        let backend = Backend::start(BackendConfig::new(load, min_duration), tx).expect("load BPF");
+        Tracing {
+            backend,
+            rx,
+            execs: HashMap::new(),
+            exits: HashMap::new(),
+            snapshots: Vec::new(),
+            drops: Drops::default(),
+            min_duration: None,
+        }
+    }
+
+    /// Takes in messages until `done` holds or `timeout` passes; returns `done`'s last answer.
+    fn until(&mut self, timeout: Duration, mut done: impl FnMut(&Tracing) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if done(self) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match self.rx.recv_timeout(left.min(Duration::from_millis(50))) {
+                Ok(m) => self.take(m),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(e) => panic!("backend hung up: {e}"),
+            }
+        }
+    }
+
+    fn take(&mut self, message: Message) {
+        match message {
+            Message::Events(events) => {
+                for event in events {
+                    match event {
+                        TraceEvent::Exec(p) => {
+                            self.execs.insert(p.pid, p);
+                        }
+                        TraceEvent::Exit(e) => {
+                            self.exits.insert(e.process.pid, e);
+                        }
+                        TraceEvent::Lost { drops, .. } => self.drops = drops,
+                    }
+                }
+            }
+            Message::Snapshot(s) => self.snapshots.push(s),
+            Message::MinDuration(d) => self.min_duration = Some(d),
+            Message::CommandFailed(e) | Message::Failed(e) => panic!("backend: {e}"),
+        }
+    }
+
+    fn exit_of(&mut self, pid: u32) -> ExitInfo {
+        assert!(
+            self.until(Duration::from_secs(5), |t| t.exits.contains_key(&pid)),
+            "no exit reported for pid {pid}"
+        );
+        self.exits[&pid].clone()
+    }
+
+    /// Waits for one more snapshot and returns it.
+    fn next_snapshot(&mut self) -> Vec<ProcessInfo> {
+        let n = self.snapshots.len();
+        assert!(self.until(Duration::from_secs(5), |t| t.snapshots.len() > n), "no snapshot");
+        self.snapshots.last().cloned().unwrap_or_default()
+    }
+}
+
+fn run(cmd: &str, args: &[&str]) -> u32 {
+    let mut child = Command::new(cmd).args(args).stdout(Stdio::null()).spawn().expect("spawn");
+    let pid = child.id();
+    child.wait().expect("wait");
+    pid
+}
+
+#[test]
+fn exit_code_argv_ppid_and_filename() {
+    if !common::require_bpf("exit_code_argv_ppid_and_filename") {
+        return;
+    }
+    let _serial = common::serial();
+    let mut t = Tracing::start(Duration::ZERO);
+
+    let sh = run("sh", &["-c", "exit 3"]);
+    let e = t.exit_of(sh);
+    assert_eq!(e.status.code(), Some(3));
+    assert_eq!(e.status.signal(), None);
+    assert_eq!(e.process.argv, ["sh", "-c", "exit 3"]);
+    assert_eq!(e.process.ppid, std::process::id());
+    assert_eq!(e.process.uid, 0);
+    assert_eq!(e.process.origin, Origin::Exec);
+
+    let echo = run("/bin/echo", &["a", "b c"]);
+    let e = t.exit_of(echo);
+    assert_eq!(e.process.argv, ["/bin/echo", "a", "b c"]);
+    assert_eq!(e.process.filename, "/bin/echo");
+    assert_eq!(e.process.comm, "echo");
+    let exec = &t.execs[&echo];
+    assert_eq!(exec.argv, ["/bin/echo", "a", "b c"]);
+    assert_eq!(exec.ppid, std::process::id());
+    assert!(exec.cgroup_id != 0);
+}
+
+#[test]
+fn signal_and_duration() {
+    if !common::require_bpf("signal_and_duration") {
+        return;
+    }
+    let _serial = common::serial();
+    let mut t = Tracing::start(Duration::ZERO);
+
+    let mut child = Command::new("sleep").arg("10").spawn().expect("spawn");
+    let pid = child.id();
+    assert!(t.until(Duration::from_secs(5), |t| t.execs.contains_key(&pid)));
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let e = t.exit_of(pid);
+    assert_eq!(e.status.signal(), Some(9));
+    assert_eq!(e.status.code(), None);
+    assert!(!e.status.core_dumped());
+
+    let sleeper = run("sleep", &["0.2"]);
+    let e = t.exit_of(sleeper);
+    let ms = e.duration_ns as f64 / 1e6;
+    assert!((199.0..215.0).contains(&ms), "sleep 0.2 lasted {ms} ms by the kernel");
+    assert!(e.end > e.process.start);
+}
+
+#[test]
+fn processes_started_before_tracing_are_live_and_joined() {
+    if !common::require_bpf("processes_started_before_tracing_are_live_and_joined") {
+        return;
+    }
+    let _serial = common::serial();
+    let mut early = Command::new("sleep").arg("30").spawn().expect("spawn");
+    let pid = early.id();
+    std::thread::sleep(Duration::from_millis(50));
+    let mut t = Tracing::start(Duration::ZERO);
+
+    let live = t.next_snapshot();
+    let p = live.iter().find(|p| p.pid == pid).expect("pre-existing sleep in the live snapshot");
+    assert_eq!(p.origin, Origin::Proc);
+    assert_eq!(p.argv, ["sleep", "30"]);
+    assert_eq!(p.ppid, std::process::id());
+
+    early.kill().expect("kill");
+    early.wait().expect("wait");
+    let e = t.exit_of(pid);
+    assert_eq!(e.process.argv, ["sleep", "30"]);
+    assert_eq!(e.status.signal(), Some(9));
+    let secs = e.duration_ns as f64 / 1e9;
+    assert!((0.04..5.0).contains(&secs), "duration from the process start: {secs} s");
+    let live = t.next_snapshot();
+    assert!(live.iter().all(|p| p.pid != pid), "ended process still live");
+}
+
+#[test]
+fn min_duration_changes_at_runtime() {
+    if !common::require_bpf("min_duration_changes_at_runtime") {
+        return;
+    }
+    let _serial = common::serial();
+    let mut t = Tracing::start(Duration::ZERO);
+    t.backend
+        .send(BackendCommand::SetMinDuration(Duration::from_millis(100)))
+        .expect("send");
+    assert!(t.until(Duration::from_secs(5), |t| t.min_duration == Some(Duration::from_millis(100))));
+
+    let short = run("sleep", &["0.01"]);
+    let long = run("sleep", &["0.3"]);
+    let e = t.exit_of(long);
+    assert!(e.duration_ns >= 300_000_000);
+    // give a wrongly reported short exit every chance to arrive
+    t.until(Duration::from_millis(300), |_| false);
+    assert!(t.execs.contains_key(&short), "exec events always flow");
+    assert!(t.execs.contains_key(&long));
+    assert!(!t.exits.contains_key(&short), "a 10 ms exit passed a 100 ms filter");
+
+    // and back to zero: short exits are reported again
+    t.backend.send(BackendCommand::SetMinDuration(Duration::ZERO)).expect("send");
+    assert!(t.until(Duration::from_secs(5), |t| t.min_duration == Some(Duration::ZERO)));
+    let short = run("sleep", &["0.01"]);
+    t.exit_of(short);
+}
+
+/// Spawns `n` processes from `workers` threads; returns their pids.
+fn storm(n: usize, workers: usize, cmd: &'static str, args: &'static [&'static str]) -> Vec<u32> {
+    let handles: Vec<_> = (0..workers)
+        .map(|w| {
+            std::thread::spawn(move || {
+                let count = n / workers + usize::from(w < n % workers);
+                (0..count).map(|_| run(cmd, args)).collect::<Vec<u32>>()
+            })
+        })
+        .collect();
+    handles.into_iter().flat_map(|h| h.join().expect("storm worker")).collect()
+}
+
+#[test]
+fn two_thousand_rapid_processes_all_seen() {
+    if !common::require_bpf("two_thousand_rapid_processes_all_seen") {
+        return;
+    }
+    let _serial = common::serial();
+    let mut t = Tracing::start(Duration::ZERO);
+    let started = Instant::now();
+    let pids = storm(2000, 2, "/bin/true", &[]);
+    let secs = started.elapsed().as_secs_f64();
+    let all: HashSet<u32> = pids.iter().copied().collect();
+    let seen = |t: &Tracing| all.iter().all(|p| t.execs.contains_key(p) && t.exits.contains_key(p));
+    let complete = t.until(Duration::from_secs(10), seen);
+    let execs = all.iter().filter(|p| t.execs.contains_key(p)).count();
+    let exits = all.iter().filter(|p| t.exits.contains_key(p)).count();
+    eprintln!("2000 processes in {secs:.2} s: {execs} execs, {exits} exits seen, drops {:?}", t.drops);
+    assert!(complete, "missing: {} execs, {} exits", 2000 - execs, 2000 - exits);
+    t.next_snapshot();
+    assert_eq!(t.drops.total(), 0, "{:?}", t.drops);
+}
+
+#[test]
+fn min_duration_storm_keeps_every_long_exit() {
+    if !common::require_bpf("min_duration_storm_keeps_every_long_exit") {
+        return;
+    }
+    let _serial = common::serial();
+    let mut t = Tracing::start(Duration::from_millis(50));
+    let started = Instant::now();
+    let short: HashSet<u32> = storm(20_000, 2, "/bin/true", &[]).into_iter().collect();
+    let short_secs = started.elapsed().as_secs_f64();
+    let long: Vec<u32> = (0..4)
+        .flat_map(|_| {
+            let children: Vec<_> = (0..50)
+                .map(|_| Command::new("sleep").arg("0.1").spawn().expect("spawn"))
+                .collect();
+            children
+                .into_iter()
+                .map(|mut c| {
+                    let pid = c.id();
+                    c.wait().expect("wait");
+                    pid
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let all_long = t.until(Duration::from_secs(10), |t| long.iter().all(|p| t.exits.contains_key(p)));
+    let reported = long.iter().filter(|p| t.exits.contains_key(p)).count();
+    let live = t.next_snapshot();
+    let leaked = live.iter().filter(|p| short.contains(&p.pid)).count();
+    eprintln!(
+        "20000 short in {short_secs:.2} s, then 200 long: {reported} long exits reported, \
+         {} short exits reported, {leaked} pid-map entries left, drops {:?}",
+        short.iter().filter(|p| t.exits.contains_key(p)).count(),
+        t.drops
+    );
+    assert!(all_long, "only {reported} of 200 long exits reported");
+    assert_eq!(t.drops.total(), 0);
+    assert_eq!(leaked, 0, "filtered exits left records in the pid map");
+    assert!(short.iter().all(|p| !t.exits.contains_key(p) || t.exits[p].duration_ns >= 50_000_000));
+}
