@@ -8,8 +8,8 @@ use libbpf_cargo::SkeletonBuilder;
 const SRC: &str = "src/bpf/tracer.bpf.c";
 
 fn main() {
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("tracer.skel.rs");
+    let out =
+        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("tracer.skel.rs");
     SkeletonBuilder::new()
         .source(SRC)
         .clang_args(["-Wall", "-Werror", "-Isrc/bpf"])

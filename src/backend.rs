@@ -195,7 +195,11 @@ fn run(
 }
 
 /// Carries out pending commands; true when asked to stop.
-fn drain_commands(tracer: &Tracer, commands: &Receiver<Command>, send: &dyn Fn(Message) -> bool) -> bool {
+fn drain_commands(
+    tracer: &Tracer,
+    commands: &Receiver<Command>,
+    send: &dyn Fn(Message) -> bool,
+) -> bool {
     loop {
         match commands.try_recv() {
             Ok(Command::SetMinDuration(d)) => match tracer.set_min_duration(duration_ns(d)) {
@@ -239,7 +243,12 @@ fn forward(
 /// The pid map's records. Records of processes that are gone from /proc
 /// (they ended before the program was attached, or while their exit could
 /// not be seen) are removed from the kernel map too, so it cannot leak.
-fn snapshot(tracer: &Tracer, config: &BackendConfig, taken_at: u64, clock: &BootClock) -> Vec<ProcessInfo> {
+fn snapshot(
+    tracer: &Tracer,
+    config: &BackendConfig,
+    taken_at: u64,
+    clock: &BootClock,
+) -> Vec<ProcessInfo> {
     let mut live = tracer.snapshot(clock);
     let running = procfs::pids(&config.proc_root);
     // only records older than a second: a new process may not be in the

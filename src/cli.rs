@@ -135,14 +135,29 @@ mod tests {
         assert_eq!(cli.mode(), Mode::Json);
         assert!(cli.verbose);
         assert_eq!(cli.ring_buffer_mib, 64);
-        assert_eq!(parse(&["--min-duration=2"]).unwrap().min_duration, Duration::from_millis(2));
+        assert_eq!(
+            parse(&["--min-duration=2"]).unwrap().min_duration,
+            Duration::from_millis(2)
+        );
     }
 
     #[test]
     fn rejects_bad_input() {
-        assert_eq!(parse(&["-d", "soon"]).unwrap_err().kind(), ErrorKind::ValueValidation);
-        assert_eq!(parse(&["--ring-buffer", "3"]).unwrap_err().kind(), ErrorKind::ValueValidation);
-        assert_eq!(parse(&["--bogus"]).unwrap_err().kind(), ErrorKind::UnknownArgument);
-        assert_eq!(parse(&["--json", "--stream"]).unwrap_err().kind(), ErrorKind::ArgumentConflict);
+        assert_eq!(
+            parse(&["-d", "soon"]).unwrap_err().kind(),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            parse(&["--ring-buffer", "3"]).unwrap_err().kind(),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            parse(&["--bogus"]).unwrap_err().kind(),
+            ErrorKind::UnknownArgument
+        );
+        assert_eq!(
+            parse(&["--json", "--stream"]).unwrap_err().kind(),
+            ErrorKind::ArgumentConflict
+        );
     }
 }

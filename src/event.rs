@@ -154,7 +154,10 @@ pub enum TraceEvent {
     Exec(ProcessInfo),
     Exit(ExitInfo),
     /// The kernel dropped events: totals so far, at this time.
-    Lost { time: WallTime, drops: Drops },
+    Lost {
+        time: WallTime,
+        drops: Drops,
+    },
 }
 
 impl TraceEvent {
@@ -174,7 +177,10 @@ mod tests {
     #[test]
     fn decodes_exit_codes() {
         let s = ExitStatus(3 << 8);
-        assert_eq!((s.code(), s.signal(), s.core_dumped()), (Some(3), None, false));
+        assert_eq!(
+            (s.code(), s.signal(), s.core_dumped()),
+            (Some(3), None, false)
+        );
         assert_eq!(s.label(), "3");
         assert!(s.failed());
         assert!(!ExitStatus(0).failed());
@@ -188,7 +194,10 @@ mod tests {
         assert!(!killed.core_dumped());
         assert_eq!(killed.label(), "SIGKILL");
         let segv = ExitStatus(0x80 | 11);
-        assert_eq!((segv.code(), segv.signal(), segv.core_dumped()), (None, Some(11), true));
+        assert_eq!(
+            (segv.code(), segv.signal(), segv.core_dumped()),
+            (None, Some(11), true)
+        );
         assert_eq!(segv.label(), "SIGSEGV core");
     }
 
@@ -205,14 +214,33 @@ mod tests {
 
     #[test]
     fn formats_rfc3339_nanos() {
-        assert_eq!(WallTime(1_500_000_000_123_456_789).rfc3339(), "2017-07-14T02:40:00.123456789Z");
+        assert_eq!(
+            WallTime(1_500_000_000_123_456_789).rfc3339(),
+            "2017-07-14T02:40:00.123456789Z"
+        );
     }
 
     #[test]
     fn drops_since() {
-        let a = Drops { exec_ringbuf: 1, exit_ringbuf: 2, ..Default::default() };
-        let b = Drops { exec_ringbuf: 4, exit_ringbuf: 2, pid_map_full: 1, undecodable: 0 };
-        assert_eq!(b.since(&a), Drops { exec_ringbuf: 3, pid_map_full: 1, ..Default::default() });
+        let a = Drops {
+            exec_ringbuf: 1,
+            exit_ringbuf: 2,
+            ..Default::default()
+        };
+        let b = Drops {
+            exec_ringbuf: 4,
+            exit_ringbuf: 2,
+            pid_map_full: 1,
+            undecodable: 0,
+        };
+        assert_eq!(
+            b.since(&a),
+            Drops {
+                exec_ringbuf: 3,
+                pid_map_full: 1,
+                ..Default::default()
+            }
+        );
         assert_eq!(b.total(), 7);
     }
 }

@@ -179,21 +179,34 @@ mod tests {
         for e in events {
             sink.write(&mut out, e).unwrap();
         }
-        String::from_utf8(out).unwrap().lines().map(|l| l[9..].to_string()).collect()
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| l[9..].to_string())
+            .collect()
     }
 
     #[test]
     fn stream_lines_follow_the_original_format() {
-        let mut sink = Sink { mode: Mode::Stream, exec_with_exit: false };
+        let mut sink = Sink {
+            mode: Mode::Stream,
+            exec_with_exit: false,
+        };
         let lines = render(&mut sink, &[exit(3 << 8), exit(9), exit(0x80 | 11)]);
-        assert_eq!(lines[0], "EXIT  sh               10      1       [3] (201ms)");
+        assert_eq!(
+            lines[0],
+            "EXIT  sh               10      1       [3] (201ms)"
+        );
         assert!(lines[1].ends_with("[SIGKILL] (201ms)"));
         assert!(lines[2].ends_with("[SIGSEGV core] (201ms)"));
     }
 
     #[test]
     fn min_duration_prints_exec_with_each_exit() {
-        let mut sink = Sink { mode: Mode::Stream, exec_with_exit: true };
+        let mut sink = Sink {
+            mode: Mode::Stream,
+            exec_with_exit: true,
+        };
         let exec = TraceEvent::Exec(ProcessInfo::default());
         let lines = render(&mut sink, &[exec, exit(0)]);
         assert_eq!(lines.len(), 2);
@@ -204,9 +217,21 @@ mod tests {
 
     #[test]
     fn lost_line() {
-        let mut sink = Sink { mode: Mode::Stream, exec_with_exit: false };
-        let drops = Drops { exec_ringbuf: 2, ..Default::default() };
-        let lines = render(&mut sink, &[TraceEvent::Lost { time: WallTime(0), drops }]);
+        let mut sink = Sink {
+            mode: Mode::Stream,
+            exec_with_exit: false,
+        };
+        let drops = Drops {
+            exec_ringbuf: 2,
+            ..Default::default()
+        };
+        let lines = render(
+            &mut sink,
+            &[TraceEvent::Lost {
+                time: WallTime(0),
+                drops,
+            }],
+        );
         assert!(lines[0].starts_with("LOST  ring buffer full: 2 exec"));
     }
 }

@@ -43,7 +43,8 @@ fn one_line(e: &anyhow::Error) -> String {
 fn run(cli: Cli) -> Result<()> {
     let quit = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&quit)).context("installing signal handlers")?;
+        signal_hook::flag::register(signal, Arc::clone(&quit))
+            .context("installing signal handlers")?;
     }
     let (tx, rx) = mpsc::channel::<Message>();
     let config = BackendConfig::new(cli.load_options(), cli.min_duration);

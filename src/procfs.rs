@@ -126,7 +126,8 @@ mod tests {
 
     #[test]
     fn parses_stat_with_awkward_names() {
-        let line = b"1234 (a) b (c)) S 77 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 5000 1000 200";
+        let line =
+            b"1234 (a) b (c)) S 77 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 5000 1000 200";
         let s = parse_stat(line).unwrap();
         assert_eq!(s.comm, b"a) b (c)");
         assert_eq!(s.ppid, 77);
@@ -145,7 +146,10 @@ mod tests {
     fn reads_this_process() {
         let me = std::process::id();
         let entries = scan(Path::new("/proc"));
-        let mine = entries.iter().find(|e| e.pid == me).expect("own process in /proc");
+        let mine = entries
+            .iter()
+            .find(|e| e.pid == me)
+            .expect("own process in /proc");
         assert_eq!(mine.ppid, std::os::unix::process::parent_id());
         assert!(!mine.cmdline.is_empty());
         assert!(mine.start_boot_ns > 0 && mine.start_boot_ns <= crate::clock::boot_ns());

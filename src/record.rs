@@ -182,7 +182,10 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
             uid: need(l.uid, "uid")?,
             comm: sanitize::visible(&need(l.comm.clone(), "comm")?),
             filename: sanitize::visible(&need(l.filename.clone(), "filename")?),
-            argv: need(l.argv.clone(), "argv")?.iter().map(|a| sanitize::visible(a)).collect(),
+            argv: need(l.argv.clone(), "argv")?
+                .iter()
+                .map(|a| sanitize::visible(a))
+                .collect(),
             argv_truncated: l.argv_truncated,
             cgroup_id: l.cgroup_id,
             start,
@@ -202,12 +205,20 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
                 Some(raw) => ExitStatus(raw),
                 None => match (l.exit_code, l.signal) {
                     (Some(code), _) => ExitStatus(((code as u32) & 0xff) << 8),
-                    (None, Some(sig)) => ExitStatus((sig & 0x7f) | if l.core_dumped { 0x80 } else { 0 }),
-                    (None, None) => return Err(ParseError("exit has neither exit_code nor signal".into())),
+                    (None, Some(sig)) => {
+                        ExitStatus((sig & 0x7f) | if l.core_dumped { 0x80 } else { 0 })
+                    }
+                    (None, None) => {
+                        return Err(ParseError("exit has neither exit_code nor signal".into()))
+                    }
                 },
             };
             let process = process(start)?;
-            let exit_comm = l.exit_comm.as_deref().map(sanitize::visible).unwrap_or_else(|| process.comm.clone());
+            let exit_comm = l
+                .exit_comm
+                .as_deref()
+                .map(sanitize::visible)
+                .unwrap_or_else(|| process.comm.clone());
             Ok(TraceEvent::Exit(ExitInfo {
                 process,
                 exit_comm,
@@ -216,7 +227,10 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
                 status,
             }))
         }
-        other => Err(ParseError(format!("unknown event {:?}", sanitize::visible(other)))),
+        other => Err(ParseError(format!(
+            "unknown event {:?}",
+            sanitize::visible(other)
+        ))),
     }
 }
 
@@ -300,7 +314,12 @@ mod tests {
             }),
             TraceEvent::Lost {
                 time: WallTime(1_700_000_002_000_000_000),
-                drops: Drops { exec_ringbuf: 3, exit_ringbuf: 4, pid_map_full: 5, undecodable: 0 },
+                drops: Drops {
+                    exec_ringbuf: 3,
+                    exit_ringbuf: 4,
+                    pid_map_full: 5,
+                    undecodable: 0,
+                },
             },
         ];
         for e in events {
@@ -311,7 +330,9 @@ mod tests {
     #[test]
     fn parses_a_minimal_hand_written_exit() {
         let line = r#"{"event":"exit","time":"2024-01-01T00:00:01Z","pid":5,"ppid":1,"uid":0,"comm":"x","filename":"/x","argv":[],"duration_ns":1000000000,"exit_code":2,"signal":null,"core_dumped":false}"#;
-        let TraceEvent::Exit(e) = parse_line(line).unwrap() else { panic!() };
+        let TraceEvent::Exit(e) = parse_line(line).unwrap() else {
+            panic!()
+        };
         assert_eq!(e.status.code(), Some(2));
         assert_eq!(e.process.start, WallTime(1_704_067_200_000_000_000));
     }
@@ -319,15 +340,30 @@ mod tests {
     #[test]
     fn rejects_bad_lines_with_a_reason() {
         assert!(parse_line("not json").is_err());
-        assert!(parse_line(r#"{"event":"exec","time":"yesterday"}"#).unwrap_err().0.contains("bad time"));
-        assert!(parse_line(r#"{"event":"exec","time":"2024-01-01T00:00:00Z"}"#).unwrap_err().0.contains("pid"));
-        assert!(parse_line(r#"{"event":"boom","time":"2024-01-01T00:00:00Z"}"#).unwrap_err().0.contains("unknown event"));
+        assert!(parse_line(r#"{"event":"exec","time":"yesterday"}"#)
+            .unwrap_err()
+            .0
+            .contains("bad time"));
+        assert!(
+            parse_line(r#"{"event":"exec","time":"2024-01-01T00:00:00Z"}"#)
+                .unwrap_err()
+                .0
+                .contains("pid")
+        );
+        assert!(
+            parse_line(r#"{"event":"boom","time":"2024-01-01T00:00:00Z"}"#)
+                .unwrap_err()
+                .0
+                .contains("unknown event")
+        );
     }
 
     #[test]
     fn replayed_text_is_cleaned() {
         let line = r#"{"event":"exec","time":"2024-01-01T00:00:00Z","pid":5,"ppid":1,"uid":0,"comm":"\u001b[31mred","filename":"/x","argv":["\u202e"]}"#;
-        let TraceEvent::Exec(p) = parse_line(line).unwrap() else { panic!() };
+        let TraceEvent::Exec(p) = parse_line(line).unwrap() else {
+            panic!()
+        };
         assert_eq!(p.comm, "\\x1b[31mred");
         assert_eq!(p.argv, ["\\u{202e}"]);
     }

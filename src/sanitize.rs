@@ -70,15 +70,15 @@ mod tests {
     #[test]
     fn escapes_terminal_controls() {
         assert_eq!(c_string(b"a\x1b[2Jb"), "a\\x1b[2Jb");
-        assert_eq!(visible("bell\x07 bs\x08 del\x7f"), "bell\\x07 bs\\x08 del\\x7f");
+        assert_eq!(
+            visible("bell\x07 bs\x08 del\x7f"),
+            "bell\\x07 bs\\x08 del\\x7f"
+        );
         assert_eq!(visible("tab\tnl\ncr\r"), "tab\\x09nl\\x0acr\\x0d");
         // C1 CSI as a character (U+009B)
         assert_eq!(visible("x\u{9b}31m"), "x\\x9b31m");
         // OSC 52 clipboard write
-        assert_eq!(
-            visible("\x1b]52;c;aGk=\x07"),
-            "\\x1b]52;c;aGk=\\x07"
-        );
+        assert_eq!(visible("\x1b]52;c;aGk=\x07"), "\\x1b]52;c;aGk=\\x07");
     }
 
     #[test]

@@ -93,13 +93,20 @@ impl Tracing {
     /// Waits for one more snapshot and returns it.
     fn next_snapshot(&mut self) -> Vec<ProcessInfo> {
         let n = self.snapshots.len();
-        assert!(self.until(Duration::from_secs(5), |t| t.snapshots.len() > n), "no snapshot");
+        assert!(
+            self.until(Duration::from_secs(5), |t| t.snapshots.len() > n),
+            "no snapshot"
+        );
         self.snapshots.last().cloned().unwrap_or_default()
     }
 }
 
 fn run(cmd: &str, args: &[&str]) -> u32 {
-    let mut child = Command::new(cmd).args(args).stdout(Stdio::null()).spawn().expect("spawn");
+    let mut child = Command::new(cmd)
+        .args(args)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
     let pid = child.id();
     child.wait().expect("wait");
     pid
@@ -154,7 +161,10 @@ fn signal_and_duration() {
     let sleeper = run("sleep", &["0.2"]);
     let e = t.exit_of(sleeper);
     let ms = e.duration_ns as f64 / 1e6;
-    assert!((199.0..215.0).contains(&ms), "sleep 0.2 lasted {ms} ms by the kernel");
+    assert!(
+        (199.0..215.0).contains(&ms),
+        "sleep 0.2 lasted {ms} ms by the kernel"
+    );
     assert!(e.end > e.process.start);
 }
 
@@ -170,7 +180,10 @@ fn processes_started_before_tracing_are_live_and_joined() {
     let mut t = Tracing::start(Duration::ZERO);
 
     let live = t.next_snapshot();
-    let p = live.iter().find(|p| p.pid == pid).expect("pre-existing sleep in the live snapshot");
+    let p = live
+        .iter()
+        .find(|p| p.pid == pid)
+        .expect("pre-existing sleep in the live snapshot");
     assert_eq!(p.origin, Origin::Proc);
     assert_eq!(p.argv, ["sleep", "30"]);
     assert_eq!(p.ppid, std::process::id());
@@ -181,9 +194,15 @@ fn processes_started_before_tracing_are_live_and_joined() {
     assert_eq!(e.process.argv, ["sleep", "30"]);
     assert_eq!(e.status.signal(), Some(9));
     let secs = e.duration_ns as f64 / 1e9;
-    assert!((0.04..5.0).contains(&secs), "duration from the process start: {secs} s");
+    assert!(
+        (0.04..5.0).contains(&secs),
+        "duration from the process start: {secs} s"
+    );
     let live = t.next_snapshot();
-    assert!(live.iter().all(|p| p.pid != pid), "ended process still live");
+    assert!(
+        live.iter().all(|p| p.pid != pid),
+        "ended process still live"
+    );
 }
 
 #[test]
@@ -196,7 +215,8 @@ fn min_duration_changes_at_runtime() {
     t.backend
         .send(BackendCommand::SetMinDuration(Duration::from_millis(100)))
         .expect("send");
-    assert!(t.until(Duration::from_secs(5), |t| t.min_duration == Some(Duration::from_millis(100))));
+    assert!(t.until(Duration::from_secs(5), |t| t.min_duration
+        == Some(Duration::from_millis(100))));
 
     let short = run("sleep", &["0.01"]);
     let long = run("sleep", &["0.3"]);
@@ -206,11 +226,17 @@ fn min_duration_changes_at_runtime() {
     t.until(Duration::from_millis(300), |_| false);
     assert!(t.execs.contains_key(&short), "exec events always flow");
     assert!(t.execs.contains_key(&long));
-    assert!(!t.exits.contains_key(&short), "a 10 ms exit passed a 100 ms filter");
+    assert!(
+        !t.exits.contains_key(&short),
+        "a 10 ms exit passed a 100 ms filter"
+    );
 
     // and back to zero: short exits are reported again
-    t.backend.send(BackendCommand::SetMinDuration(Duration::ZERO)).expect("send");
-    assert!(t.until(Duration::from_secs(5), |t| t.min_duration == Some(Duration::ZERO)));
+    t.backend
+        .send(BackendCommand::SetMinDuration(Duration::ZERO))
+        .expect("send");
+    assert!(t.until(Duration::from_secs(5), |t| t.min_duration
+        == Some(Duration::ZERO)));
     let short = run("sleep", &["0.01"]);
     t.exit_of(short);
 }
@@ -225,7 +251,10 @@ fn storm(n: usize, workers: usize, cmd: &'static str, args: &'static [&'static s
             })
         })
         .collect();
-    handles.into_iter().flat_map(|h| h.join().expect("storm worker")).collect()
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("storm worker"))
+        .collect()
 }
 
 #[test]
@@ -239,12 +268,23 @@ fn two_thousand_rapid_processes_all_seen() {
     let pids = storm(2000, 2, "/bin/true", &[]);
     let secs = started.elapsed().as_secs_f64();
     let all: HashSet<u32> = pids.iter().copied().collect();
-    let seen = |t: &Tracing| all.iter().all(|p| t.execs.contains_key(p) && t.exits.contains_key(p));
+    let seen = |t: &Tracing| {
+        all.iter()
+            .all(|p| t.execs.contains_key(p) && t.exits.contains_key(p))
+    };
     let complete = t.until(Duration::from_secs(10), seen);
     let execs = all.iter().filter(|p| t.execs.contains_key(p)).count();
     let exits = all.iter().filter(|p| t.exits.contains_key(p)).count();
-    eprintln!("2000 processes in {secs:.2} s: {execs} execs, {exits} exits seen, drops {:?}", t.drops);
-    assert!(complete, "missing: {} execs, {} exits", 2000 - execs, 2000 - exits);
+    eprintln!(
+        "2000 processes in {secs:.2} s: {execs} execs, {exits} exits seen, drops {:?}",
+        t.drops
+    );
+    assert!(
+        complete,
+        "missing: {} execs, {} exits",
+        2000 - execs,
+        2000 - exits
+    );
     t.next_snapshot();
     assert_eq!(t.drops.total(), 0, "{:?}", t.drops);
 }
@@ -274,7 +314,9 @@ fn min_duration_storm_keeps_every_long_exit() {
                 .collect::<Vec<_>>()
         })
         .collect();
-    let all_long = t.until(Duration::from_secs(10), |t| long.iter().all(|p| t.exits.contains_key(p)));
+    let all_long = t.until(Duration::from_secs(10), |t| {
+        long.iter().all(|p| t.exits.contains_key(p))
+    });
     let reported = long.iter().filter(|p| t.exits.contains_key(p)).count();
     let live = t.next_snapshot();
     let leaked = live.iter().filter(|p| short.contains(&p.pid)).count();
@@ -287,5 +329,7 @@ fn min_duration_storm_keeps_every_long_exit() {
     assert!(all_long, "only {reported} of 200 long exits reported");
     assert_eq!(t.drops.total(), 0);
     assert_eq!(leaked, 0, "filtered exits left records in the pid map");
-    assert!(short.iter().all(|p| !t.exits.contains_key(p) || t.exits[p].duration_ns >= 50_000_000));
+    assert!(short
+        .iter()
+        .all(|p| !t.exits.contains_key(p) || t.exits[p].duration_ns >= 50_000_000));
 }

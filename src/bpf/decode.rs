@@ -57,18 +57,34 @@ pub enum KernelEvent {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DecodeError {
-    TooShort { kind: u32, len: usize },
+    TooShort {
+        kind: u32,
+        len: usize,
+    },
     UnknownKind(u32),
-    BadLengths { filename: u16, args: u16, len: usize },
+    BadLengths {
+        filename: u16,
+        args: u16,
+        len: usize,
+    },
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DecodeError::TooShort { kind, len } => write!(f, "record of kind {kind} too short: {len} bytes"),
+            DecodeError::TooShort { kind, len } => {
+                write!(f, "record of kind {kind} too short: {len} bytes")
+            }
             DecodeError::UnknownKind(kind) => write!(f, "unknown record kind {kind}"),
-            DecodeError::BadLengths { filename, args, len } => {
-                write!(f, "record lengths (filename {filename}, args {args}) exceed its {len} bytes")
+            DecodeError::BadLengths {
+                filename,
+                args,
+                len,
+            } => {
+                write!(
+                    f,
+                    "record lengths (filename {filename}, args {args}) exceed its {len} bytes"
+                )
             }
         }
     }
@@ -78,17 +94,20 @@ impl std::error::Error for DecodeError {}
 
 /// Decodes one ring-buffer record.
 pub fn decode(bytes: &[u8], clock: &BootClock) -> Result<KernelEvent, DecodeError> {
-    let kind = u32::from_ne_bytes(
-        bytes
-            .get(..4)
-            .and_then(|b| b.try_into().ok())
-            .ok_or(DecodeError::TooShort { kind: 0, len: bytes.len() })?,
-    );
+    let kind = u32::from_ne_bytes(bytes.get(..4).and_then(|b| b.try_into().ok()).ok_or(
+        DecodeError::TooShort {
+            kind: 0,
+            len: bytes.len(),
+        },
+    )?);
     match event_kind(kind) {
         event_kind::EVENT_EXEC => exec_record(bytes, clock).map(KernelEvent::Exec),
         event_kind::EVENT_EXIT => {
             if bytes.len() < size_of::<types::exit_event>() {
-                return Err(DecodeError::TooShort { kind, len: bytes.len() });
+                return Err(DecodeError::TooShort {
+                    kind,
+                    len: bytes.len(),
+                });
             }
             let e: types::exit_event = from_bytes(bytes);
             Ok(KernelEvent::Exit(RawExit {
@@ -111,13 +130,20 @@ pub fn decode(bytes: &[u8], clock: &BootClock) -> Result<KernelEvent, DecodeErro
 pub fn exec_record(bytes: &[u8], clock: &BootClock) -> Result<ProcessInfo, DecodeError> {
     let header = offset_of!(types::exec_record, data);
     if bytes.len() < header {
-        return Err(DecodeError::TooShort { kind: event_kind::EVENT_EXEC.0, len: bytes.len() });
+        return Err(DecodeError::TooShort {
+            kind: event_kind::EVENT_EXEC.0,
+            len: bytes.len(),
+        });
     }
     let r: types::exec_record = from_bytes(bytes);
     let (f, a) = (usize::from(r.filename_len), usize::from(r.args_len));
     let data = &bytes[header..];
     if f + a > data.len() {
-        return Err(DecodeError::BadLengths { filename: r.filename_len, args: r.args_len, len: bytes.len() });
+        return Err(DecodeError::BadLengths {
+            filename: r.filename_len,
+            args: r.args_len,
+            len: bytes.len(),
+        });
     }
     let flags = r.flags;
     Ok(ProcessInfo {
@@ -205,7 +231,9 @@ mod tests {
     #[test]
     fn decodes_exec_event() {
         let bytes = exec_bytes(b"/bin/echo\0", b"/bin/echo\0a\0b c\0");
-        let KernelEvent::Exec(p) = decode(&bytes, &clock()).unwrap() else { panic!("not exec") };
+        let KernelEvent::Exec(p) = decode(&bytes, &clock()).unwrap() else {
+            panic!("not exec")
+        };
         assert_eq!((p.pid, p.ppid, p.uid, p.cgroup_id), (42, 7, 1000, 99));
         assert_eq!(p.comm, "echo");
         assert_eq!(p.filename, "/bin/echo");
@@ -228,7 +256,9 @@ mod tests {
             ..Default::default()
         };
         e.comm[..5].copy_from_slice(b"x\x1b[2J");
-        let KernelEvent::Exit(x) = decode(&bytes_of(&e), &clock()).unwrap() else { panic!("not exit") };
+        let KernelEvent::Exit(x) = decode(&bytes_of(&e), &clock()).unwrap() else {
+            panic!("not exit")
+        };
         assert_eq!(x.status.signal(), Some(9));
         assert_eq!(x.comm, "x\\x1b[2J");
         assert!(x.had_record);
@@ -238,7 +268,9 @@ mod tests {
     #[test]
     fn hostile_exec_text_is_neutralised() {
         let bytes = exec_bytes(b"/tmp/\x1b]0;pwned\x07\0", b"\x9b\xff\0\xe2\x80\xae\0");
-        let KernelEvent::Exec(p) = decode(&bytes, &clock()).unwrap() else { panic!() };
+        let KernelEvent::Exec(p) = decode(&bytes, &clock()).unwrap() else {
+            panic!()
+        };
         assert_eq!(p.filename, "/tmp/\\x1b]0;pwned\\x07");
         assert_eq!(p.argv, ["\u{fffd}\u{fffd}", "\\u{202e}"]);
     }
@@ -248,10 +280,16 @@ mod tests {
         let c = clock();
         assert!(matches!(decode(&[], &c), Err(DecodeError::TooShort { .. })));
         assert_eq!(decode(&[9, 0, 0, 0], &c), Err(DecodeError::UnknownKind(9)));
-        assert!(matches!(decode(&[2, 0, 0, 0, 1], &c), Err(DecodeError::TooShort { .. })));
+        assert!(matches!(
+            decode(&[2, 0, 0, 0, 1], &c),
+            Err(DecodeError::TooShort { .. })
+        ));
         let mut bytes = exec_bytes(b"/x\0", b"x\0");
         bytes.truncate(bytes.len() - 1);
-        assert!(matches!(decode(&bytes, &c), Err(DecodeError::BadLengths { .. })));
+        assert!(matches!(
+            decode(&bytes, &c),
+            Err(DecodeError::BadLengths { .. })
+        ));
     }
 
     #[test]
@@ -274,7 +312,10 @@ mod tests {
         assert_eq!(p.origin, Origin::Proc);
         assert!(!p.argv_truncated);
 
-        let long = ProcEntry { cmdline: vec![b'a'; 5000], ..entry };
+        let long = ProcEntry {
+            cmdline: vec![b'a'; 5000],
+            ..entry
+        };
         let p = exec_record(&bytes_of(&record_from_proc(&long)), &clock()).unwrap();
         assert!(p.argv_truncated);
     }

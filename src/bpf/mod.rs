@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{ErrorKind, MapCore, MapFlags, OpenObject, PrintLevel, RingBuffer, RingBufferBuilder};
+use libbpf_rs::{
+    ErrorKind, MapCore, MapFlags, OpenObject, PrintLevel, RingBuffer, RingBufferBuilder,
+};
 
 pub use decode::{decode, DecodeError, KernelEvent, RawExit};
 
@@ -80,7 +82,8 @@ fn explain_load_error(err: libbpf_rs::Error) -> anyhow::Error {
              CAP_BPF+CAP_PERFMON (try: sudo tracer-tui)"
         )
     } else {
-        anyhow!(err).context("loading the BPF program into the kernel (run with -v for libbpf's log)")
+        anyhow!(err)
+            .context("loading the BPF program into the kernel (run with -v for libbpf's log)")
     }
 }
 
@@ -89,7 +92,10 @@ impl<'obj> Tracer<'obj> {
     /// object for as long as the tracer lives.
     pub fn load(storage: &'obj mut MaybeUninit<OpenObject>, opts: &LoadOptions) -> Result<Self> {
         route_libbpf_log(opts.verbose);
-        let btf = opts.btf.clone().unwrap_or_else(|| PathBuf::from(KERNEL_BTF));
+        let btf = opts
+            .btf
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(KERNEL_BTF));
         check_btf(&btf, opts.btf.is_some())?;
         let ring = opts.ring_buffer_bytes;
         if !ring.is_power_of_two() || ring < 4096 {
@@ -131,7 +137,10 @@ impl<'obj> Tracer<'obj> {
     }
 
     /// A ring-buffer reader that hands each record's bytes to `callback`.
-    pub fn ring_buffer<'cb>(&self, callback: impl FnMut(&[u8]) -> i32 + 'cb) -> Result<RingBuffer<'cb>> {
+    pub fn ring_buffer<'cb>(
+        &self,
+        callback: impl FnMut(&[u8]) -> i32 + 'cb,
+    ) -> Result<RingBuffer<'cb>> {
         let mut builder = RingBufferBuilder::new();
         builder
             .add(&self.skel.maps.events, callback)
@@ -141,7 +150,9 @@ impl<'obj> Tracer<'obj> {
 
     /// Sets the kernel's min-duration filter and returns the value read back.
     pub fn set_min_duration(&self, ns: u64) -> Result<u64> {
-        let value = types::settings { min_duration_ns: ns };
+        let value = types::settings {
+            min_duration_ns: ns,
+        };
         self.skel
             .maps
             .settings
@@ -223,7 +234,11 @@ impl<'obj> Tracer<'obj> {
                 self.skel
                     .maps
                     .pids
-                    .update(&entry.pid.to_ne_bytes(), as_bytes(&record), MapFlags::NO_EXIST)
+                    .update(
+                        &entry.pid.to_ne_bytes(),
+                        as_bytes(&record),
+                        MapFlags::NO_EXIST,
+                    )
                     .is_ok()
             })
             .count()

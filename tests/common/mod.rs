@@ -24,7 +24,9 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Runs BPF tests one at a time, so load and drop counts are each test's own.
 pub fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub fn bin() -> &'static str {

@@ -1,0 +1,30 @@
+# tracer-tui: `make run` builds and opens tracer-tui, `make test` runs every test.
+# Both install missing system packages first (scripts/install-deps.sh).
+
+CARGO ?= cargo
+BIN := target/release/tracer-tui
+# loading BPF needs root: use sudo when not already root
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+ARGS ?=
+
+.PHONY: deps build run test lint bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --release --locked
+
+run: build
+	$(SUDO) $(BIN) $(ARGS)
+
+# BPF tests need root; under CI=true they fail rather than skip without it.
+test: deps
+	$(CARGO) test --release --locked
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets --locked -- -D warnings
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,296 @@
+//! The command line as a user meets it: flags, errors, exit codes, headless
+//! output and privilege handling, using the real binary.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+fn tracer(args: &[&str]) -> Output {
+    Command::new(common::bin())
+        .args(args)
+        .output()
+        .expect("run tracer-tui")
+}
+
+fn assert_one_line_error(out: &Output, code: i32, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line expected, got: {stderr:?}"
+    );
+    assert!(stderr.starts_with("tracer-tui: "), "{stderr}");
+    assert!(stderr.contains(needle), "{needle:?} not in {stderr:?}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_flags_and_durations_are_one_line_exit_2() {
+    assert_one_line_error(&tracer(&["-d", "soon"]), 2, "--min-duration");
+    assert_one_line_error(&tracer(&["-d", "-5"]), 2, "");
+    assert_one_line_error(&tracer(&["--min-duration", "400days"]), 2, "365 days");
+    assert_one_line_error(&tracer(&["--bogus"]), 2, "--bogus");
+    assert_one_line_error(&tracer(&["--json", "--stream"]), 2, "cannot be used with");
+    assert_one_line_error(&tracer(&["--ring-buffer", "3"]), 2, "power of two");
+    assert_one_line_error(&tracer(&["extra"]), 2, "extra");
+}
+
+#[test]
+fn help_and_version() {
+    let help = tracer(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--min-duration",
+        "--stream",
+        "--json",
+        "--verbose",
+        "--ring-buffer",
+        "--btf",
+    ] {
+        assert!(text.contains(flag), "{flag} missing from --help");
+    }
+    let version = tracer(&["--version"]);
+    assert_eq!(version.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("tracer-tui "));
+}
+
+#[test]
+fn missing_btf_is_one_line() {
+    assert_one_line_error(
+        &tracer(&["--json", "--btf", "/nonexistent/vmlinux"]),
+        1,
+        "BTF file /nonexistent/vmlinux not found",
+    );
+}
+
+/// The binary, running, with its stdout lines arriving on a channel.
+struct Running {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+fn start(args: &[&str]) -> Running {
+    let mut child = Command::new(common::bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tracer-tui");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Running { child, lines }
+}
+
+impl Running {
+    /// Runs `marker` processes until a line containing `needle` appears.
+    fn wait_for(&self, needle: &str, spawn: &dyn Fn()) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            spawn();
+            while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                let hit = line.contains(needle);
+                seen.push(line);
+                if hit {
+                    return seen;
+                }
+            }
+        }
+        panic!("{needle:?} never appeared; saw {} lines", seen.len());
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill with a pid we spawned and a valid signal number.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    fn finish(mut self) -> (Option<i32>, String, Vec<String>) {
+        let status = self.child.wait().expect("wait");
+        let mut stderr = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+        }
+        let rest = self.lines.iter().collect();
+        (status.code(), stderr, rest)
+    }
+}
+
+fn spawn_quiet(cmd: &str, args: &[&str]) {
+    let _ = Command::new(cmd).args(args).stdout(Stdio::null()).status();
+}
+
+#[test]
+fn json_piped_into_head_exits_zero_with_one_valid_line() {
+    if !common::require_bpf("json_piped_into_head_exits_zero_with_one_valid_line") {
+        return;
+    }
+    let _serial = common::serial();
+    let script = format!(
+        "{} --json | head -1 > \"$1\" & p=$!; \
+         for i in $(seq 100); do /bin/true; sleep 0.05; [ -s \"$1\" ] && break; done; \
+         wait $p; echo $?",
+        common::bin()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_file = dir.path().join("line");
+    // pipefail: the pipeline's status is tracer-tui's if it fails
+    let out = Command::new("bash")
+        .args(["-o", "pipefail", "-c", &script, "sh"])
+        .arg(&out_file)
+        .output()
+        .expect("bash");
+    let status = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(
+        status,
+        "0",
+        "pipeline status; stderr {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&out_file).expect("output");
+    assert_eq!(text.lines().count(), 1);
+    let v: serde_json::Value = serde_json::from_str(text.trim()).expect("valid JSON");
+    assert!(v["event"] == "exec" || v["event"] == "exit", "{v}");
+}
+
+#[test]
+fn sigterm_and_sigint_end_cleanly_and_flush() {
+    if !common::require_bpf("sigterm_and_sigint_end_cleanly_and_flush") {
+        return;
+    }
+    let _serial = common::serial();
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let run = start(&["--json"]);
+        run.wait_for("sigtest-marker", &|| {
+            spawn_quiet("/bin/echo", &["sigtest-marker"])
+        });
+        // an event right before the signal must still be written
+        spawn_quiet("/bin/echo", &["last-before-signal"]);
+        std::thread::sleep(Duration::from_millis(10));
+        run.signal(sig);
+        let (code, stderr, rest) = run.finish();
+        assert_eq!(code, Some(0), "signal {sig}: {stderr}");
+        assert!(stderr.is_empty(), "{stderr}");
+        assert!(
+            rest.iter().any(|l| l.contains("last-before-signal")),
+            "not flushed on signal {sig}"
+        );
+    }
+}
+
+#[test]
+fn stream_with_min_duration_prints_exec_before_each_exit() {
+    if !common::require_bpf("stream_with_min_duration_prints_exec_before_each_exit") {
+        return;
+    }
+    let _serial = common::serial();
+    let run = start(&["--stream", "-d", "100"]);
+    let lines = run.wait_for("[SIGKILL]", &|| {
+        spawn_quiet("sleep", &["0.01"]);
+        let mut c = Command::new("sleep").arg("5").spawn().expect("spawn");
+        std::thread::sleep(Duration::from_millis(150));
+        let _ = c.kill();
+        let _ = c.wait();
+    });
+    run.signal(libc::SIGTERM);
+    let (code, _, _) = run.finish();
+    assert_eq!(code, Some(0));
+    assert!(lines[0].starts_with("TIME     EVENT COMM"), "{}", lines[0]);
+    let exit = lines
+        .iter()
+        .position(|l| l.contains("[SIGKILL]"))
+        .expect("exit line");
+    let exec = &lines[exit - 1];
+    assert!(
+        exec.contains("EXEC") && exec.contains("sleep") && exec.contains("/sleep"),
+        "{exec}"
+    );
+    let pid = lines[exit].split_whitespace().nth(3).expect("pid column");
+    assert_eq!(exec.split_whitespace().nth(3), Some(pid));
+    assert!(
+        !lines.iter().any(|l| l.contains("EXIT")
+            && l.contains("(1")
+            && l.contains("sleep")
+            && !l.contains("SIGKILL")),
+        "a 10 ms sleep passed a 100 ms filter: {lines:?}"
+    );
+}
+
+#[test]
+fn needs_privilege_and_works_with_cap_bpf_and_cap_perfmon() {
+    if !common::require_bpf("needs_privilege_and_works_with_cap_bpf_and_cap_perfmon") {
+        return;
+    }
+    let _serial = common::serial();
+    let unprivileged = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .args([common::bin(), "--json"])
+        .output()
+        .expect("setpriv");
+    assert_one_line_error(&unprivileged, 1, "needs root or CAP_BPF+CAP_PERFMON");
+
+    let mut child = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all,+bpf,+perfmon",
+            "--ambient-caps=-all,+bpf,+perfmon",
+        ])
+        .args([common::bin(), "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("setpriv");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let run = Running { child, lines };
+    let seen = run.wait_for("capability-marker", &|| {
+        spawn_quiet("/bin/echo", &["capability-marker"])
+    });
+    assert!(seen
+        .iter()
+        .any(|l| l.contains("\"argv\":[\"/bin/echo\",\"capability-marker\"]")));
+    run.signal(libc::SIGTERM);
+    let (code, stderr, _) = run.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn verbose_routes_libbpf_log_to_stderr_and_quiet_otherwise() {
+    if !common::require_bpf("verbose_routes_libbpf_log_to_stderr_and_quiet_otherwise") {
+        return;
+    }
+    let _serial = common::serial();
+    for (args, chatty) in [(&["--json", "-v"][..], true), (&["--json"][..], false)] {
+        let run = start(args);
+        run.wait_for("verbose-marker", &|| {
+            spawn_quiet("/bin/echo", &["verbose-marker"])
+        });
+        run.signal(libc::SIGTERM);
+        let (code, stderr, _) = run.finish();
+        assert_eq!(code, Some(0));
+        assert_eq!(stderr.contains("libbpf: "), chatty, "{args:?}: {stderr}");
+    }
+}
