@@ -17,6 +17,7 @@ struct Tracing {
     rx: Receiver<Message>,
     execs: HashMap<u32, ProcessInfo>,
     exits: HashMap<u32, ExitInfo>,
+    exit_count: HashMap<u32, usize>,
     snapshots: Vec<Vec<ProcessInfo>>,
     drops: Drops,
     min_duration: Option<Duration>,
@@ -36,6 +37,7 @@ impl Tracing {
             rx,
             execs: HashMap::new(),
             exits: HashMap::new(),
+            exit_count: HashMap::new(),
             snapshots: Vec::new(),
             drops: Drops::default(),
             min_duration: None,
@@ -70,6 +72,7 @@ impl Tracing {
                             self.execs.insert(p.pid, p);
                         }
                         TraceEvent::Exit(e) => {
+                            *self.exit_count.entry(e.process.pid).or_default() += 1;
                             self.exits.insert(e.process.pid, e);
                         }
                         TraceEvent::Lost { drops, .. } => self.drops = drops,
@@ -118,7 +121,9 @@ fn exit_code_argv_ppid_and_filename() {
         return;
     }
     let _serial = common::serial();
+    let started = Instant::now();
     let mut t = Tracing::start(Duration::ZERO);
+    eprintln!("load, attach and seed from /proc: {:?}", started.elapsed());
 
     let sh = run("sh", &["-c", "exit 3"]);
     let e = t.exit_of(sh);
@@ -332,4 +337,67 @@ fn min_duration_storm_keeps_every_long_exit() {
     assert!(short
         .iter()
         .all(|p| !t.exits.contains_key(p) || t.exits[p].duration_ns >= 50_000_000));
+}
+
+#[test]
+fn threads_exec_and_exit_count_once_per_process() {
+    if !common::require_bpf("threads_exec_and_exit_count_once_per_process") {
+        return;
+    }
+    let _serial = common::serial();
+    let odd = common::oddproc();
+    let mut t = Tracing::start(Duration::ZERO);
+
+    // exec from a non-leader thread: recorded under the process id
+    let pid = run(odd, &["thread-exec", "/bin/echo", "thread-exec-marker"]);
+    let e = t.exit_of(pid);
+    assert_eq!(e.process.argv, ["/bin/echo", "thread-exec-marker"]);
+    assert_eq!(e.process.filename, "/bin/echo");
+    assert_eq!(e.status.code(), Some(0));
+
+    // the main thread exits first; the process ends 200 ms later, once
+    let pid = run(odd, &["leader-first", "7"]);
+    let e = t.exit_of(pid);
+    assert_eq!(e.status.code(), Some(7));
+    assert!(
+        e.duration_ns >= 200_000_000,
+        "reported at the leader's exit: {} ns",
+        e.duration_ns
+    );
+
+    // threads that come and go are not process exits
+    let pid = run(odd, &["threads", "20", "5"]);
+    let e = t.exit_of(pid);
+    assert_eq!(e.status.code(), Some(5));
+    t.until(Duration::from_millis(200), |_| false);
+    for pid in t.exit_count.keys().filter(|p| t.execs.contains_key(p)) {
+        assert_eq!(
+            t.exit_count[pid], 1,
+            "pid {pid} reported {} exits",
+            t.exit_count[pid]
+        );
+    }
+}
+
+#[test]
+fn forked_without_exec_gets_its_duration_from_the_task() {
+    if !common::require_bpf("forked_without_exec_gets_its_duration_from_the_task") {
+        return;
+    }
+    let _serial = common::serial();
+    let mut t = Tracing::start(Duration::ZERO);
+    // the subshell is a fork of sh that never execs
+    let out = Command::new("sh")
+        .args(["-c", "(sleep 0.3; exit 4) & echo $!; wait"])
+        .output()
+        .expect("sh");
+    let pid: u32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("subshell pid");
+    let e = t.exit_of(pid);
+    assert_eq!(e.process.origin, Origin::ExitOnly);
+    assert_eq!(e.status.code(), Some(4));
+    let ms = e.duration_ns as f64 / 1e6;
+    assert!((299.0..400.0).contains(&ms), "subshell lived {ms} ms");
 }

@@ -32,3 +32,18 @@ pub fn serial() -> MutexGuard<'static, ()> {
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tracer-tui")
 }
+
+/// Builds tests/fixtures/oddproc.c once per test binary and returns its path.
+pub fn oddproc() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let out = format!("{}/oddproc", env!("CARGO_TARGET_TMPDIR"));
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/oddproc.c");
+        let status = std::process::Command::new("cc")
+            .args(["-O1", "-Wall", "-pthread", "-o", &out, src])
+            .status()
+            .expect("run cc");
+        assert!(status.success(), "building oddproc failed");
+        out
+    })
+}
