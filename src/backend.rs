@@ -16,32 +16,11 @@ use crate::clock::{self, BootClock};
 use crate::event::{Drops, ProcessInfo, TraceEvent};
 use crate::join::Joiner;
 use crate::procfs;
+pub use crate::source::{Command, Message};
 
 /// How long the reader sleeps between drains when the kernel does not wake
 /// it: the upper bound on how late a quiet system's event is shown.
 const POLL: Duration = Duration::from_millis(40);
-
-/// What the front end may ask of the backend.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Command {
-    SetMinDuration(Duration),
-    Shutdown,
-}
-
-/// What the backend reports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Message {
-    /// Trace events in the order the kernel produced them.
-    Events(Vec<TraceEvent>),
-    /// Every process the kernel's pid map holds now: the live table.
-    Snapshot(Vec<ProcessInfo>),
-    /// The min duration the kernel applies, read back after a change.
-    MinDuration(Duration),
-    /// A command could not be carried out; the backend goes on.
-    CommandFailed(String),
-    /// The backend stopped with an error.
-    Failed(String),
-}
 
 #[derive(Clone, Debug)]
 pub struct BackendConfig {

@@ -1,5 +1,6 @@
 //! tracer-tui: every process exec and exit on a Linux host, traced with eBPF.
 
+pub mod app;
 pub mod backend;
 pub mod bpf;
 pub mod cli;
@@ -11,3 +12,4 @@ pub mod procfs;
 pub mod record;
 pub mod sanitize;
 pub mod signals;
+pub mod source;

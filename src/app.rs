@@ -1,0 +1,775 @@
+//! Pure dashboard state. Events and keys go in, actions come out; the App
+//! never spawns, reads a clock, touches libbpf or the terminal, so every
+//! behaviour of the dashboard is a plain unit test.
+
+mod columns;
+mod keys;
+mod rates;
+mod rows;
+mod view;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+pub use columns::{Column, FinishedColumn, LiveColumn, Sort};
+pub use keys::{Binding, Op, BINDINGS};
+pub use rows::{FinishedRow, LiveRow};
+pub use view::View;
+
+use crate::cli::parse_min_duration;
+use crate::event::{Drops, ExitInfo, ProcessInfo, TraceEvent, WallTime};
+use crate::source::Message;
+use rates::Rates;
+
+/// Steps of `+` and `-`.
+pub const MIN_DURATION_PRESETS: [Duration; 6] = [
+    Duration::ZERO,
+    Duration::from_millis(1),
+    Duration::from_millis(10),
+    Duration::from_millis(100),
+    Duration::from_secs(1),
+    Duration::from_secs(10),
+];
+
+/// How long a new or just-finished row stays marked.
+pub const HIGHLIGHT: Duration = Duration::from_secs(3);
+
+/// What the dashboard shows about where its data comes from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostInfo {
+    pub host: String,
+    pub kernel: String,
+    pub boot: Option<WallTime>,
+    /// "kernel", or "replay FILE"
+    pub source: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    pub max_finished: usize,
+    pub min_duration: Duration,
+    /// a replay has no kernel to apply the min duration: the App does
+    pub filter_in_app: bool,
+    pub users: HashMap<u32, String>,
+    pub host: HostInfo,
+}
+
+/// What the App asks main to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    None,
+    Quit,
+    SetMinDuration(Duration),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Live,
+    Finished,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    Search,
+    MinDuration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub input: String,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Help,
+    Prompt(Prompt),
+}
+
+/// Where the tables were drawn, so mouse clicks can be mapped to them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableArea {
+    pub header: Rect,
+    pub body: Rect,
+    /// x and width of each column, in the column enum's order
+    pub columns: Vec<(u16, u16)>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Viewport {
+    pub live: Option<TableArea>,
+    pub finished: Option<TableArea>,
+}
+
+/// How the finished table's order must be brought up to date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stale {
+    No,
+    /// rows from this seq on are new
+    From(u64),
+    All,
+}
+
+/// The selected row, from either table.
+pub enum Selected<'a> {
+    Live(&'a LiveRow),
+    Finished(&'a FinishedRow),
+}
+
+pub struct App {
+    config: AppConfig,
+    live: HashMap<u32, LiveRow>,
+    finished: VecDeque<FinishedRow>,
+    /// the newest finished row of each pid, for parent chains
+    finished_by_pid: HashMap<u32, u64>,
+    next_seq: u64,
+    pub evicted: u64,
+    pub live_sort: Sort<LiveColumn>,
+    pub finished_sort: Sort<FinishedColumn>,
+    pub live_view: View<u32>,
+    pub finished_view: View<u64>,
+    live_stale: bool,
+    finished_stale: Stale,
+    pub focus: Focus,
+    pub mode: Mode,
+    /// the search as typed; `needle` is its lower-case form
+    pub search: String,
+    needle: String,
+    pub detail: bool,
+    /// messages held back while paused
+    held: Option<Vec<Message>>,
+    pub held_events: u64,
+    pub now: WallTime,
+    rates: Rates,
+    pub drops: Drops,
+    /// the min duration in force (read back from the kernel)
+    pub min_duration: Duration,
+    /// a change sent to the kernel, not yet confirmed
+    pub requested_min_duration: Option<Duration>,
+    pub execs_seen: u64,
+    pub exits_seen: u64,
+    /// a command's failure, shown in the header
+    pub notice: Option<String>,
+    /// the source stopped with this error
+    pub failure: Option<String>,
+    /// a replay has delivered everything
+    pub source_ended: bool,
+    seen_snapshot: bool,
+}
+
+impl App {
+    pub fn new(config: AppConfig) -> Self {
+        Self {
+            min_duration: config.min_duration,
+            config,
+            live: HashMap::new(),
+            finished: VecDeque::new(),
+            finished_by_pid: HashMap::new(),
+            next_seq: 0,
+            evicted: 0,
+            live_sort: Sort::by(LiveColumn::Pid),
+            finished_sort: Sort::by(FinishedColumn::End),
+            live_view: View::default(),
+            finished_view: View::default(),
+            live_stale: true,
+            finished_stale: Stale::All,
+            focus: Focus::Finished,
+            mode: Mode::Normal,
+            search: String::new(),
+            needle: String::new(),
+            detail: false,
+            held: None,
+            held_events: 0,
+            now: WallTime::default(),
+            rates: Rates::default(),
+            drops: Drops::default(),
+            requested_min_duration: None,
+            execs_seen: 0,
+            exits_seen: 0,
+            notice: None,
+            failure: None,
+            source_ended: false,
+            seen_snapshot: false,
+        }
+    }
+
+    pub fn host(&self) -> &HostInfo {
+        &self.config.host
+    }
+
+    pub fn max_finished(&self) -> usize {
+        self.config.max_finished
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn finished_count(&self) -> usize {
+        self.finished.len()
+    }
+
+    pub fn paused(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// (execs/s, exits/s) over the last second.
+    pub fn rates(&self) -> (u64, u64) {
+        self.rates.per_second(self.now)
+    }
+
+    pub fn live_row(&self, pid: u32) -> Option<&LiveRow> {
+        self.live.get(&pid)
+    }
+
+    pub fn finished_row(&self, seq: u64) -> Option<&FinishedRow> {
+        let first = self.finished.front()?.seq;
+        self.finished
+            .get(usize::try_from(seq.checked_sub(first)?).ok()?)
+    }
+
+    /// Time moves on (wall clock for the kernel, recorded time for a replay).
+    pub fn tick(&mut self, now: WallTime) {
+        self.now = self.now.max(now);
+        self.rates.prune(self.now);
+    }
+
+    /// Takes in what a source reported.
+    pub fn apply(&mut self, message: Message) {
+        if let Some(held) = &mut self.held {
+            match message {
+                Message::Events(ref events) => self.held_events += events.len() as u64,
+                Message::Clock(_) | Message::Failed(_) | Message::End => {
+                    // time, failures and the end are not held back
+                    return self.apply_now(message);
+                }
+                _ => {}
+            }
+            held.push(message);
+            // a pause must not hold more than the finished list could show
+            if self.held_events as usize > self.config.max_finished.saturating_mul(2) {
+                self.release_held();
+            }
+            return;
+        }
+        self.apply_now(message);
+    }
+
+    fn apply_now(&mut self, message: Message) {
+        match message {
+            Message::Events(events) => {
+                for event in events {
+                    self.apply_event(event);
+                }
+            }
+            Message::Snapshot(processes) => self.apply_snapshot(processes),
+            Message::MinDuration(d) => {
+                self.min_duration = d;
+                self.requested_min_duration = None;
+            }
+            Message::CommandFailed(reason) => {
+                self.requested_min_duration = None;
+                self.notice = Some(reason);
+            }
+            Message::Failed(reason) => self.failure = Some(reason),
+            Message::Clock(t) => self.tick(t),
+            Message::End => self.source_ended = true,
+        }
+    }
+
+    fn release_held(&mut self) {
+        let held = self.held.as_mut().map(std::mem::take).unwrap_or_default();
+        self.held_events = 0;
+        for message in held {
+            self.apply_now(message);
+        }
+    }
+
+    fn user(&self, uid: u32) -> String {
+        match self.config.users.get(&uid) {
+            Some(name) => name.clone(),
+            None if uid == u32::MAX => "?".into(),
+            None => uid.to_string(),
+        }
+    }
+
+    fn apply_event(&mut self, event: TraceEvent) {
+        match event {
+            TraceEvent::Exec(p) => {
+                self.execs_seen += 1;
+                self.rates.exec(p.start);
+                let row = LiveRow::new(p.clone(), self.user(p.uid), self.now.max(p.start));
+                self.live.insert(p.pid, row);
+                self.live_stale = true;
+            }
+            TraceEvent::Exit(e) => {
+                self.exits_seen += 1;
+                self.rates.exit(e.end);
+                if self
+                    .live
+                    .get(&e.process.pid)
+                    .is_some_and(|row| same_process(&row.info, &e.process))
+                {
+                    self.live.remove(&e.process.pid);
+                    self.live_stale = true;
+                }
+                if self.config.filter_in_app && e.duration_ns < duration_ns(self.min_duration) {
+                    return;
+                }
+                self.push_finished(e);
+            }
+            TraceEvent::Lost { drops, .. } => self.drops = drops,
+        }
+    }
+
+    fn push_finished(&mut self, exit: ExitInfo) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.finished_by_pid.insert(exit.process.pid, seq);
+        let user = self.user(exit.process.uid);
+        self.finished.push_back(FinishedRow::new(seq, exit, user));
+        while self.finished.len() > self.config.max_finished {
+            if let Some(old) = self.finished.pop_front() {
+                self.evicted += 1;
+                if self.finished_by_pid.get(&old.exit.process.pid) == Some(&old.seq) {
+                    self.finished_by_pid.remove(&old.exit.process.pid);
+                }
+            }
+        }
+        if self.finished_stale == Stale::No {
+            self.finished_stale = Stale::From(seq);
+        }
+    }
+
+    /// The kernel's pid map is the live table's truth: a lost exit cannot
+    /// leave a ghost row past the next snapshot.
+    fn apply_snapshot(&mut self, processes: Vec<ProcessInfo>) {
+        let mut next = HashMap::with_capacity(processes.len());
+        for p in processes {
+            let first_seen = match self.live.get(&p.pid) {
+                Some(old) if same_process(&old.info, &p) => old.first_seen,
+                // the first snapshot is the starting state, not news
+                _ if !self.seen_snapshot => WallTime::default(),
+                _ => self.now,
+            };
+            let user = self.user(p.uid);
+            next.insert(p.pid, LiveRow::new(p, user, first_seen));
+        }
+        self.live = next;
+        self.seen_snapshot = true;
+        self.live_stale = true;
+    }
+
+    /// Brings sorting, filtering and scrolling up to date for drawing.
+    pub fn prepare(&mut self, viewport: &Viewport) {
+        self.live_view.height = viewport.live.as_ref().map_or(1, |t| t.body.height as usize);
+        self.finished_view.height = viewport
+            .finished
+            .as_ref()
+            .map_or(1, |t| t.body.height as usize);
+        if self.live_stale {
+            let sort = self.live_sort;
+            let mut order: Vec<u32> = self
+                .live
+                .values()
+                .filter(|r| r.matches(&self.needle))
+                .map(|r| r.info.pid)
+                .collect();
+            order.sort_unstable_by(|a, b| {
+                sort.apply(sort.column.compare(&self.live[a], &self.live[b]))
+            });
+            self.live_view.set_order(order);
+            self.live_stale = false;
+        }
+        match self.finished_stale {
+            Stale::No => {
+                self.live_view.scroll();
+                self.finished_view.scroll();
+                return;
+            }
+            Stale::All => {
+                let mut order: Vec<u64> = self
+                    .finished
+                    .iter()
+                    .filter(|r| r.matches(&self.needle))
+                    .map(|r| r.seq)
+                    .collect();
+                self.sort_finished(&mut order);
+                self.finished_view.set_order(order);
+            }
+            Stale::From(first_new) => {
+                let oldest = self.finished.front().map_or(0, |r| r.seq);
+                let mut fresh: Vec<u64> = self
+                    .finished
+                    .iter()
+                    .rev()
+                    .take_while(|r| r.seq >= first_new)
+                    .filter(|r| r.matches(&self.needle))
+                    .map(|r| r.seq)
+                    .collect();
+                self.sort_finished(&mut fresh);
+                let mut old = std::mem::take(&mut self.finished_view.order);
+                old.retain(|&s| s >= oldest);
+                let merged = self.merge_finished(old, fresh);
+                self.finished_view.set_order(merged);
+            }
+        }
+        self.finished_stale = Stale::No;
+        self.live_view.scroll();
+    }
+
+    fn finished_cmp(&self, a: u64, b: u64) -> std::cmp::Ordering {
+        match (self.finished_row(a), self.finished_row(b)) {
+            (Some(x), Some(y)) => self
+                .finished_sort
+                .apply(self.finished_sort.column.compare(x, y)),
+            _ => a.cmp(&b),
+        }
+    }
+
+    fn sort_finished(&self, order: &mut [u64]) {
+        order.sort_unstable_by(|&a, &b| self.finished_cmp(a, b));
+    }
+
+    fn merge_finished(&self, old: Vec<u64>, fresh: Vec<u64>) -> Vec<u64> {
+        let mut out = Vec::with_capacity(old.len() + fresh.len());
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() && j < fresh.len() {
+            if self.finished_cmp(old[i], fresh[j]).is_le() {
+                out.push(old[i]);
+                i += 1;
+            } else {
+                out.push(fresh[j]);
+                j += 1;
+            }
+        }
+        out.extend_from_slice(&old[i..]);
+        out.extend_from_slice(&fresh[j..]);
+        out
+    }
+
+    pub fn selected(&self) -> Option<Selected<'_>> {
+        match self.focus {
+            Focus::Live => self
+                .live_view
+                .selected_key()
+                .and_then(|k| self.live.get(&k))
+                .map(Selected::Live),
+            Focus::Finished => self
+                .finished_view
+                .selected_key()
+                .and_then(|k| self.finished_row(k))
+                .map(Selected::Finished),
+        }
+    }
+
+    /// The known ancestors of a process: (pid, comm), nearest first.
+    pub fn parent_chain(&self, ppid: u32) -> Vec<(u32, String)> {
+        let mut chain = Vec::new();
+        let mut pid = ppid;
+        while pid != 0 && chain.len() < 16 && !chain.iter().any(|&(p, _)| p == pid) {
+            let (comm, parent) = if let Some(row) = self.live.get(&pid) {
+                (row.info.comm.clone(), row.info.ppid)
+            } else if let Some(row) = self
+                .finished_by_pid
+                .get(&pid)
+                .and_then(|&s| self.finished_row(s))
+            {
+                (row.exit.exit_comm.clone(), row.exit.process.ppid)
+            } else {
+                chain.push((pid, "?".to_string()));
+                break;
+            };
+            chain.push((pid, comm));
+            pid = parent;
+        }
+        chain
+    }
+
+    /// Sets the min duration: through the kernel, or here for a replay.
+    fn set_min_duration(&mut self, d: Duration) -> Action {
+        self.notice = None;
+        if self.config.filter_in_app {
+            self.min_duration = d;
+            Action::None
+        } else {
+            self.requested_min_duration = Some(d);
+            Action::SetMinDuration(d)
+        }
+    }
+
+    fn effective_min_duration(&self) -> Duration {
+        self.requested_min_duration.unwrap_or(self.min_duration)
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> Action {
+        if keys::is_interrupt(&key) {
+            return Action::Quit;
+        }
+        match &mut self.mode {
+            Mode::Prompt(_) => self.prompt_key(key),
+            Mode::Help => {
+                if matches!(keys::lookup(&key), Some(Op::Help | Op::Quit | Op::Detail)) {
+                    self.mode = Mode::Normal;
+                }
+                Action::None
+            }
+            Mode::Normal => match keys::lookup(&key) {
+                Some(op) => self.run(op, key.code == KeyCode::Esc),
+                None => Action::None,
+            },
+        }
+    }
+
+    fn view_op(&mut self, f: impl FnOnce(&mut View<u32>), g: impl FnOnce(&mut View<u64>)) {
+        match self.focus {
+            Focus::Live => f(&mut self.live_view),
+            Focus::Finished => g(&mut self.finished_view),
+        }
+    }
+
+    fn run(&mut self, op: Op, escape: bool) -> Action {
+        match op {
+            Op::Up => self.view_op(|v| v.move_by(-1), |v| v.move_by(-1)),
+            Op::Down => self.view_op(|v| v.move_by(1), |v| v.move_by(1)),
+            Op::PageUp => self.view_op(|v| v.page(-1), |v| v.page(-1)),
+            Op::PageDown => self.view_op(|v| v.page(1), |v| v.page(1)),
+            Op::Home => self.view_op(View::home, View::home),
+            Op::End => self.view_op(View::end, View::end),
+            Op::SwitchTable => {
+                self.focus = match self.focus {
+                    Focus::Live => Focus::Finished,
+                    Focus::Finished => Focus::Live,
+                }
+            }
+            Op::SortNext | Op::SortPrev => {
+                let next = op == Op::SortNext;
+                match self.focus {
+                    Focus::Live => {
+                        let c = self.live_sort.column;
+                        self.sort_live(if next { c.next() } else { c.prev() });
+                    }
+                    Focus::Finished => {
+                        let c = self.finished_sort.column;
+                        self.sort_finished_by(if next { c.next() } else { c.prev() });
+                    }
+                }
+            }
+            Op::SortReverse => match self.focus {
+                Focus::Live => {
+                    self.live_sort.descending = !self.live_sort.descending;
+                    self.live_stale = true;
+                }
+                Focus::Finished => {
+                    self.finished_sort.descending = !self.finished_sort.descending;
+                    self.finished_stale = Stale::All;
+                }
+            },
+            Op::Search => {
+                self.mode = Mode::Prompt(Prompt {
+                    kind: PromptKind::Search,
+                    input: self.search.clone(),
+                    error: None,
+                })
+            }
+            Op::MinDurationPrompt => {
+                self.mode = Mode::Prompt(Prompt {
+                    kind: PromptKind::MinDuration,
+                    input: format_duration(self.effective_min_duration()),
+                    error: None,
+                })
+            }
+            Op::MinDurationUp => {
+                let current = self.effective_min_duration();
+                let next = MIN_DURATION_PRESETS.iter().find(|&&p| p > current);
+                return self.set_min_duration(*next.unwrap_or(&MIN_DURATION_PRESETS[5]));
+            }
+            Op::MinDurationDown => {
+                let current = self.effective_min_duration();
+                let prev = MIN_DURATION_PRESETS.iter().rev().find(|&&p| p < current);
+                return self.set_min_duration(*prev.unwrap_or(&Duration::ZERO));
+            }
+            Op::Pause => {
+                if self.held.is_some() {
+                    self.release_held();
+                    self.held = None;
+                } else {
+                    self.held = Some(Vec::new());
+                }
+            }
+            Op::Detail => self.detail = !self.detail,
+            Op::Help => self.mode = Mode::Help,
+            Op::Quit => {
+                if escape && self.detail {
+                    self.detail = false;
+                } else {
+                    return Action::Quit;
+                }
+            }
+        }
+        Action::None
+    }
+
+    fn sort_live(&mut self, column: LiveColumn) {
+        self.live_sort = Sort::by(column);
+        self.live_stale = true;
+    }
+
+    fn sort_finished_by(&mut self, column: FinishedColumn) {
+        self.finished_sort = Sort::by(column);
+        self.finished_stale = Stale::All;
+    }
+
+    fn set_search(&mut self, text: String) {
+        self.needle = text.to_lowercase();
+        self.search = text;
+        self.live_stale = true;
+        self.finished_stale = Stale::All;
+    }
+
+    fn prompt_key(&mut self, key: KeyEvent) -> Action {
+        let Mode::Prompt(prompt) = &mut self.mode else {
+            return Action::None;
+        };
+        let kind = prompt.kind;
+        match key.code {
+            KeyCode::Esc => {
+                self.mode = Mode::Normal;
+                if kind == PromptKind::Search {
+                    self.set_search(String::new());
+                }
+            }
+            KeyCode::Enter => match kind {
+                PromptKind::Search => self.mode = Mode::Normal,
+                PromptKind::MinDuration => match parse_min_duration(&prompt.input) {
+                    Ok(d) => {
+                        self.mode = Mode::Normal;
+                        return self.set_min_duration(d);
+                    }
+                    Err(e) => prompt.error = Some(e),
+                },
+            },
+            KeyCode::Backspace => {
+                prompt.input.pop();
+                prompt.error = None;
+                if kind == PromptKind::Search {
+                    let text = prompt.input.clone();
+                    self.set_search(text);
+                }
+            }
+            KeyCode::Char(c) if !c.is_control() && prompt.input.chars().count() < 200 => {
+                prompt.input.push(c);
+                prompt.error = None;
+                if kind == PromptKind::Search {
+                    let text = prompt.input.clone();
+                    self.set_search(text);
+                }
+            }
+            _ => {}
+        }
+        Action::None
+    }
+
+    pub fn handle_mouse(&mut self, mouse: MouseEvent, viewport: &Viewport) -> Action {
+        if self.mode != Mode::Normal {
+            return Action::None;
+        }
+        let at = Position::new(mouse.column, mouse.row);
+        let hit = |area: &Option<TableArea>| {
+            area.as_ref()
+                .filter(|t| t.header.contains(at) || t.body.contains(at))
+                .cloned()
+        };
+        let (focus, area) = match (hit(&viewport.live), hit(&viewport.finished)) {
+            (Some(a), _) => (Focus::Live, a),
+            (_, Some(a)) => (Focus::Finished, a),
+            _ => return Action::None,
+        };
+        match mouse.kind {
+            MouseEventKind::ScrollUp => self.scroll(focus, -3),
+            MouseEventKind::ScrollDown => self.scroll(focus, 3),
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus = focus;
+                if area.header.contains(at) {
+                    let column = area
+                        .columns
+                        .iter()
+                        .position(|&(x, w)| mouse.column >= x && mouse.column < x + w);
+                    if let Some(i) = column {
+                        self.click_sort(focus, i);
+                    }
+                } else {
+                    let index = (mouse.row - area.body.y) as usize;
+                    match focus {
+                        Focus::Live => self.live_view.select_index(self.live_view.offset + index),
+                        Focus::Finished => self
+                            .finished_view
+                            .select_index(self.finished_view.offset + index),
+                    }
+                }
+            }
+            _ => {}
+        }
+        Action::None
+    }
+
+    fn scroll(&mut self, focus: Focus, delta: isize) {
+        match focus {
+            Focus::Live => self.live_view.scroll_by(delta),
+            Focus::Finished => self.finished_view.scroll_by(delta),
+        }
+    }
+
+    /// A click on a column title sorts by it; a second click reverses.
+    fn click_sort(&mut self, focus: Focus, index: usize) {
+        match focus {
+            Focus::Live => {
+                let Some(&c) = LiveColumn::ALL.get(index) else {
+                    return;
+                };
+                if self.live_sort.column == c {
+                    self.live_sort.descending = !self.live_sort.descending;
+                    self.live_stale = true;
+                } else {
+                    self.sort_live(c);
+                }
+            }
+            Focus::Finished => {
+                let Some(&c) = FinishedColumn::ALL.get(index) else {
+                    return;
+                };
+                if self.finished_sort.column == c {
+                    self.finished_sort.descending = !self.finished_sort.descending;
+                    self.finished_stale = Stale::All;
+                } else {
+                    self.sort_finished_by(c);
+                }
+            }
+        }
+    }
+}
+
+/// Same process, not just the same pid: pid reuse must not merge rows.
+fn same_process(a: &ProcessInfo, b: &ProcessInfo) -> bool {
+    a.pid == b.pid && (a.start_boot_ns == b.start_boot_ns || a.start == b.start)
+}
+
+fn duration_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A duration as a person types it: "0", "150ms", "2s", "1m 30s".
+pub fn format_duration(d: Duration) -> String {
+    if d.is_zero() {
+        return "0".into();
+    }
+    humantime::format_duration(d).to_string()
+}
+
+#[cfg(test)]
+mod tests;
