@@ -45,6 +45,8 @@ pub struct HostInfo {
     pub boot: Option<WallTime>,
     /// "kernel", or "replay FILE"
     pub source: String,
+    /// for showing times of day
+    pub utc_offset_secs: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -771,5 +773,7 @@ pub fn format_duration(d: Duration) -> String {
     humantime::format_duration(d).to_string()
 }
 
+#[cfg(test)]
+pub mod fixtures;
 #[cfg(test)]
 mod tests;

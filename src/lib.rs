@@ -13,3 +13,4 @@ pub mod record;
 pub mod sanitize;
 pub mod signals;
 pub mod source;
+pub mod ui;
