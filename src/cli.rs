@@ -7,7 +7,7 @@ use clap::Parser;
 
 /// See every process that starts and ends on this machine, including the
 /// ones that live for a millisecond.
-#[derive(Parser, Debug, Clone, PartialEq, Eq)]
+#[derive(Parser, Debug, Clone, PartialEq)]
 #[command(name = "tracer-tui", version, about)]
 pub struct Cli {
     /// Only report exits of processes that lived at least this long
@@ -24,6 +24,24 @@ pub struct Cli {
     /// Print one JSON object per event (NDJSON) instead of the dashboard
     #[arg(long)]
     pub json: bool,
+
+    /// Open a file written by --json or --record in the dashboard instead of
+    /// tracing (needs no privilege)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["stream", "json", "record"])]
+    pub replay: Option<PathBuf>,
+
+    /// Replay at this many times the recorded pace
+    #[arg(long, value_name = "FACTOR", default_value = "1", value_parser = parse_speed, requires = "replay")]
+    pub speed: f64,
+
+    /// Save every event as NDJSON to FILE while the dashboard runs
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["stream", "json"])]
+    pub record: Option<PathBuf>,
+
+    /// Finished processes the dashboard keeps; older ones are evicted and counted
+    #[arg(long, value_name = "N", default_value = "100000",
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_finished: u64,
 
     /// Print libbpf's debug log to stderr
     #[arg(short, long)]
@@ -42,6 +60,7 @@ pub struct Cli {
 /// How the program shows what it sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
+    Dashboard,
     Stream,
     Json,
 }
@@ -50,8 +69,10 @@ impl Cli {
     pub fn mode(&self) -> Mode {
         if self.json {
             Mode::Json
-        } else {
+        } else if self.stream {
             Mode::Stream
+        } else {
+            Mode::Dashboard
         }
     }
 
@@ -85,6 +106,13 @@ pub fn parse_min_duration(text: &str) -> Result<Duration, String> {
 
 /// Beyond this a filter means nothing, and the kernel's u64 nanoseconds stay far from overflow.
 pub const MAX_MIN_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(f) if f.is_finite() && (0.01..=10_000.0).contains(&f) => Ok(f),
+        _ => Err(format!("{text:?} is not a speed from 0.01 to 10000")),
+    }
+}
 
 fn parse_ring_mib(text: &str) -> Result<u32, String> {
     let mib: u32 = text
@@ -124,8 +152,10 @@ mod tests {
     fn defaults() {
         let cli = parse(&[]).unwrap();
         assert_eq!(cli.min_duration, Duration::ZERO);
-        assert_eq!(cli.mode(), Mode::Stream);
+        assert_eq!(cli.mode(), Mode::Dashboard);
         assert_eq!(cli.load_options().ring_buffer_bytes, 16 << 20);
+        assert_eq!(cli.max_finished, 100_000);
+        assert_eq!(parse(&["--stream"]).unwrap().mode(), Mode::Stream);
     }
 
     #[test]

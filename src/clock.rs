@@ -17,6 +17,11 @@ pub fn boot_ns() -> u64 {
     read(libc::CLOCK_BOOTTIME)
 }
 
+/// Nanoseconds since the Unix epoch now.
+pub fn wall_ns() -> u64 {
+    read(libc::CLOCK_REALTIME)
+}
+
 /// The offset between boot time and wall time, taken once at start so that
 /// every event is converted the same way.
 #[derive(Clone, Copy, Debug)]

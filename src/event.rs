@@ -60,12 +60,15 @@ pub enum Origin {
 }
 
 impl ProcessInfo {
-    /// The command line to show: argv, or the filename when argv is empty.
+    /// The command line to show: argv, or the filename when argv is empty,
+    /// or `[comm]` when neither is known (as ps shows such processes).
     pub fn command_line(&self) -> String {
-        if self.argv.is_empty() {
+        if !self.argv.is_empty() {
+            self.argv.join(" ")
+        } else if !self.filename.is_empty() {
             self.filename.clone()
         } else {
-            self.argv.join(" ")
+            format!("[{}]", self.comm)
         }
     }
 }
@@ -204,6 +207,11 @@ mod tests {
     #[test]
     fn command_line_falls_back_to_filename() {
         let mut p = ProcessInfo {
+            comm: "sh".into(),
+            ..Default::default()
+        };
+        assert_eq!(p.command_line(), "[sh]");
+        p = ProcessInfo {
             filename: "/bin/true".into(),
             ..Default::default()
         };

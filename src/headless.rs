@@ -77,6 +77,7 @@ struct Sink {
 impl Sink {
     fn header(&self, out: &mut impl Write) -> io::Result<()> {
         match self.mode {
+            Mode::Dashboard => Ok(()),
             Mode::Stream => writeln!(
                 out,
                 "{:<8} {:<5} {:<16} {:<7} {:<7} FILENAME/EXIT CODE",
@@ -88,6 +89,7 @@ impl Sink {
 
     fn write(&mut self, out: &mut impl Write, event: &TraceEvent) -> io::Result<()> {
         match self.mode {
+            Mode::Dashboard => Ok(()),
             Mode::Json => writeln!(out, "{}", record::to_line(event)),
             Mode::Stream => match event {
                 TraceEvent::Exec(p) if !self.exec_with_exit => exec_line(out, p),

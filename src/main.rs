@@ -9,8 +9,8 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 use tracer_tui::backend::{Backend, BackendConfig, Message};
-use tracer_tui::cli::Cli;
-use tracer_tui::{headless, sanitize};
+use tracer_tui::cli::{Cli, Mode};
+use tracer_tui::{dashboard, headless, sanitize};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -45,6 +45,9 @@ fn run(cli: Cli) -> Result<()> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&quit))
             .context("installing signal handlers")?;
+    }
+    if cli.mode() == Mode::Dashboard {
+        return dashboard::run(&cli, &quit);
     }
     let (tx, rx) = mpsc::channel::<Message>();
     let config = BackendConfig::new(cli.load_options(), cli.min_duration);

@@ -294,3 +294,28 @@ fn verbose_routes_libbpf_log_to_stderr_and_quiet_otherwise() {
         assert_eq!(stderr.contains("libbpf: "), chatty, "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn bad_replay_files_are_one_line_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.ndjson");
+    std::fs::write(
+        &bad,
+        "{\"event\":\"exec\",\"time\":\"2024-01-01T00:00:00Z\",\"pid\":1,\"ppid\":0,\"uid\":0,\"comm\":\"a\",\"filename\":\"/a\",\"argv\":[]}\nnot json\x1b[2J\n",
+    )
+    .expect("write");
+    let out = tracer(&["--replay", bad.to_str().expect("utf-8 path")]);
+    assert_one_line_error(&out, 1, "bad.ndjson:2: not a tracer-tui record");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains('\x1b'));
+    assert_one_line_error(
+        &tracer(&["--replay", "/nonexistent/rec"]),
+        1,
+        "reading /nonexistent/rec",
+    );
+
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).expect("symlink");
+    let out = tracer(&["--record", link.to_str().expect("utf-8 path")]);
+    assert_one_line_error(&out, 1, "is a symbolic link");
+    assert!(!dir.path().join("elsewhere").exists());
+}

@@ -82,6 +82,7 @@ impl Tracing {
             Message::Snapshot(s) => self.snapshots.push(s),
             Message::MinDuration(d) => self.min_duration = Some(d),
             Message::CommandFailed(e) | Message::Failed(e) => panic!("backend: {e}"),
+            Message::Clock(_) | Message::End => panic!("the kernel source sent a replay message"),
         }
     }
 

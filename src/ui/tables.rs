@@ -79,33 +79,31 @@ fn selected_style(focused: bool) -> Style {
     }
 }
 
-fn draw_table(
-    frame: &mut Frame,
-    area: Rect,
-    t: &TableArea,
+/// What one table shows, besides its rows' positions.
+struct Contents {
     title: Line<'static>,
     focused: bool,
     head: Row<'static>,
     rows: Vec<Row<'static>>,
-    empty: &str,
-) {
-    let block = block(focused).title(title);
+    empty: String,
+}
+
+fn draw_table(frame: &mut Frame, area: Rect, t: &TableArea, c: Contents) {
+    let block = block(c.focused).title(c.title);
     let widths: Vec<Constraint> = t
         .columns
         .iter()
         .map(|&(_, w)| Constraint::Length(w))
         .collect();
-    let no_rows = rows.is_empty();
-    frame.render_widget(
-        Table::new(rows, widths)
-            .header(head)
-            .column_spacing(SPACING)
-            .block(block),
-        area,
-    );
+    let no_rows = c.rows.is_empty();
+    let table = Table::new(c.rows, widths)
+        .header(c.head)
+        .column_spacing(SPACING)
+        .block(block);
+    frame.render_widget(table, area);
     if no_rows && t.body.height > 0 {
         frame.render_widget(
-            Paragraph::new(Line::from(empty.to_string()).dark_gray()).centered(),
+            Paragraph::new(Line::from(c.empty).dark_gray()).centered(),
             t.body,
         );
     }
@@ -144,16 +142,14 @@ pub fn render_live(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         "no live process matches the search"
     };
-    draw_table(
-        frame,
-        area,
-        &t,
+    let contents = Contents {
         title,
         focused,
-        header(app.live_sort),
+        head: header(app.live_sort),
         rows,
-        empty,
-    );
+        empty: empty.into(),
+    };
+    draw_table(frame, area, &t, contents);
 }
 
 fn live_row(app: &App, r: &LiveRow) -> Row<'static> {
@@ -213,16 +209,14 @@ pub fn render_finished(frame: &mut Frame, area: Rect, app: &App) {
             crate::app::format_duration(app.min_duration)
         )
     };
-    draw_table(
-        frame,
-        area,
-        &t,
-        Line::from(title),
+    let contents = Contents {
+        title: Line::from(title),
         focused,
-        header(app.finished_sort),
+        head: header(app.finished_sort),
         rows,
-        &empty,
-    );
+        empty,
+    };
+    draw_table(frame, area, &t, contents);
 }
 
 fn finished_row(r: &FinishedRow, utc_offset: i64) -> Row<'static> {

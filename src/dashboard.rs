@@ -1,0 +1,228 @@
+//! The dashboard's loop: one channel of events in (source messages, terminal
+//! input), the App updated, actions carried out, frames drawn.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Result};
+use ratatui::crossterm::event::{self as term, Event as TermEvent};
+use ratatui::layout::Rect;
+
+use crate::app::{Action, App, AppConfig, HostInfo, Viewport};
+use crate::backend::{Backend, BackendConfig, Command};
+use crate::cli::Cli;
+use crate::event::WallTime;
+use crate::recorder::Recorder;
+use crate::source::Message;
+use crate::terminal::Screen;
+use crate::{clock, host, replay, ui, users};
+
+/// Everything the loop waits on.
+pub enum Event {
+    Source(Message),
+    Input(TermEvent),
+    InputFailed(String),
+}
+
+impl From<Message> for Event {
+    fn from(m: Message) -> Self {
+        Event::Source(m)
+    }
+}
+
+/// A frame at most this often while events stream in.
+const FRAME: Duration = Duration::from_millis(33);
+/// And at least this often, so ages and rates move.
+const IDLE_FRAME: Duration = Duration::from_millis(500);
+/// Most time spent taking in events before a frame is drawn.
+const DRAIN_BUDGET: Duration = Duration::from_millis(20);
+
+pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
+    let (tx, rx) = mpsc::channel::<Event>();
+    // everything that can fail with a plain message fails before the screen changes
+    let mut recorder = cli.record.as_deref().map(Recorder::create).transpose()?;
+    let users = users::load(Path::new("/etc/passwd"));
+    let (backend, host, filter_in_app) = match &cli.replay {
+        Some(path) => {
+            let events = replay::load(path)?;
+            replay::start(events, cli.speed, tx.clone())?;
+            let host = HostInfo {
+                source: format!(
+                    "replay {}",
+                    crate::sanitize::visible(&path.display().to_string())
+                ),
+                utc_offset_secs: host::utc_offset_secs(),
+                ..Default::default()
+            };
+            (None, host, true)
+        }
+        None => {
+            let config = BackendConfig::new(cli.load_options(), cli.min_duration);
+            (
+                Some(Backend::start(config, tx.clone())?),
+                host::this_host("live".into()),
+                false,
+            )
+        }
+    };
+    let mut app = App::new(AppConfig {
+        max_finished: cli.max_finished as usize,
+        min_duration: cli.min_duration,
+        filter_in_app,
+        users,
+        host,
+    });
+    if backend.is_some() {
+        app.tick(WallTime(clock::wall_ns()));
+    }
+
+    let mut screen = Screen::enter()?;
+    let input_stop = Arc::new(AtomicBool::new(false));
+    spawn_input(tx, Arc::clone(&input_stop));
+
+    let mut viewport = Viewport::default();
+    let mut last_frame: Option<Instant> = None;
+    let mut dirty = true;
+    let result = loop {
+        if quit.load(Ordering::Relaxed) {
+            break Ok(());
+        }
+        if let Some(reason) = &app.failure {
+            break Err(anyhow!("{reason}"));
+        }
+        let wait = match last_frame {
+            Some(t) if dirty => FRAME.saturating_sub(t.elapsed()),
+            Some(t) => IDLE_FRAME.saturating_sub(t.elapsed()),
+            None => Duration::ZERO,
+        };
+        let mut stop = None;
+        match rx.recv_timeout(wait.max(Duration::from_millis(1))) {
+            Ok(first) => {
+                let started = Instant::now();
+                let mut next = Some(first);
+                while let Some(event) = next.take() {
+                    dirty = true;
+                    if let Some(s) =
+                        handle(event, &mut app, backend.as_ref(), &mut recorder, &viewport)
+                    {
+                        stop = Some(s);
+                        break;
+                    }
+                    if started.elapsed() < DRAIN_BUDGET {
+                        next = rx.try_recv().ok();
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                break Err(anyhow!("every event source has stopped"))
+            }
+        }
+        if let Some(s) = stop {
+            break s;
+        }
+        if backend.is_some() {
+            app.tick(WallTime(clock::wall_ns()));
+        }
+        let due = last_frame.is_none_or(|t| t.elapsed() >= if dirty { FRAME } else { IDLE_FRAME });
+        if due {
+            let size = screen.terminal.size()?;
+            viewport = ui::viewport(Rect::new(0, 0, size.width, size.height), &app);
+            app.prepare(&viewport);
+            screen.terminal.draw(|frame| ui::draw(frame, &app))?;
+            last_frame = Some(Instant::now());
+            dirty = false;
+            // lets the end-to-end tests prove the terminal survives a panic
+            if std::env::var_os("TRACER_TUI_TEST_PANIC").is_some() {
+                panic!("TRACER_TUI_TEST_PANIC is set");
+            }
+        }
+    };
+    input_stop.store(true, Ordering::Relaxed);
+    drop(screen);
+    if let Some(backend) = backend {
+        backend.stop();
+    }
+    // the recording gets what the source delivered up to its stop
+    for event in rx.try_iter() {
+        if let Event::Source(message) = event {
+            record(&mut recorder, &message, &mut app);
+        }
+    }
+    if let Some(mut r) = recorder {
+        if let Err(e) = r.flush() {
+            bail!("writing {}: {e}", r.path().display());
+        }
+    }
+    result
+}
+
+/// Takes one event in; Some(result) ends the loop.
+fn handle(
+    event: Event,
+    app: &mut App,
+    backend: Option<&Backend>,
+    recorder: &mut Option<Recorder>,
+    viewport: &Viewport,
+) -> Option<Result<()>> {
+    match event {
+        Event::Source(message) => {
+            record(recorder, &message, app);
+            app.apply(message);
+            None
+        }
+        Event::Input(TermEvent::Key(key)) => act(app.handle_key(key), app, backend),
+        Event::Input(TermEvent::Mouse(mouse)) => {
+            act(app.handle_mouse(mouse, viewport), app, backend)
+        }
+        Event::Input(_) => None,
+        Event::InputFailed(reason) => Some(Err(anyhow!("reading the terminal: {reason}"))),
+    }
+}
+
+fn act(action: Action, app: &mut App, backend: Option<&Backend>) -> Option<Result<()>> {
+    match action {
+        Action::None => None,
+        Action::Quit => Some(Ok(())),
+        Action::SetMinDuration(d) => {
+            if let Some(Err(e)) = backend.map(|b| b.send(Command::SetMinDuration(d))) {
+                app.notice = Some(format!("{e:#}"));
+            }
+            None
+        }
+    }
+}
+
+fn record(recorder: &mut Option<Recorder>, message: &Message, app: &mut App) {
+    let Some(r) = recorder else { return };
+    let written = match message {
+        Message::Events(events) => r.write(events),
+        Message::Snapshot(processes) => r.running(processes),
+        _ => Ok(()),
+    };
+    if let Err(e) = written {
+        app.notice = Some(format!("recording to {} stopped: {e}", r.path().display()));
+        *recorder = None;
+    }
+}
+
+fn spawn_input(tx: Sender<Event>, stop: Arc<AtomicBool>) {
+    thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            let event = match term::poll(Duration::from_millis(100)) {
+                Ok(false) => continue,
+                Ok(true) => term::read().map(Event::Input),
+                Err(e) => Err(e),
+            };
+            let event = event.unwrap_or_else(|e| Event::InputFailed(e.to_string()));
+            let failed = matches!(event, Event::InputFailed(_));
+            if tx.send(event).is_err() || failed {
+                break;
+            }
+        }
+    });
+}
