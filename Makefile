@@ -7,7 +7,7 @@ BIN := target/release/tracer-tui
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 ARGS ?=
 
-.PHONY: deps build run test lint bench clean
+.PHONY: deps build run test lint bench bench-ui clean
 
 deps:
 	@scripts/install-deps.sh
@@ -25,6 +25,10 @@ test: deps
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets --locked -- -D warnings
+
+# dashboard frame cost at 1k, 100k and 1M finished rows (figures, not a test)
+bench-ui:
+	$(CARGO) bench --locked --bench frame
 
 clean:
 	$(CARGO) clean

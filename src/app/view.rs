@@ -23,9 +23,12 @@ impl<K: Copy + PartialEq> View<K> {
     }
 
     /// Puts the cursor back on the selected row after a reorder; if that
-    /// row is gone, keeps the position.
+    /// row is gone, keeps the position. A cursor on the first row stays
+    /// there, so a table sorted newest-first keeps showing the newest rows.
     pub fn follow_selection(&mut self) {
-        if let Some(key) = self.selected {
+        if self.cursor == 0 {
+            self.offset = 0;
+        } else if let Some(key) = self.selected {
             if self.order.get(self.cursor) != Some(&key) {
                 if let Some(i) = self.order.iter().position(|&k| k == key) {
                     self.cursor = i;
@@ -138,6 +141,10 @@ mod tests {
     #[test]
     fn selection_follows_its_row() {
         let mut v = view(10, 5);
+        // on the first row, the view stays at the top as rows arrive
+        v.set_order([100].into_iter().chain(0..10).collect());
+        assert_eq!(v.selected_key(), Some(100));
+        v.set_order((0..10).collect());
         v.move_by(3);
         assert_eq!(v.selected_key(), Some(3));
         // rows arrive at the top

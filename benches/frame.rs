@@ -1,0 +1,136 @@
+//! Dashboard frame cost with a long history: prints figures, asserts nothing.
+//! Run with `make bench-ui`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::Terminal;
+
+use tracer_tui::app::{App, AppConfig, HostInfo};
+use tracer_tui::event::{ExitInfo, ExitStatus, ProcessInfo, TraceEvent, WallTime};
+use tracer_tui::source::Message;
+use tracer_tui::ui;
+
+const T0: u64 = 1_700_000_000_000_000_000;
+
+fn exit(i: u64) -> TraceEvent {
+    let p = ProcessInfo {
+        pid: (i % 4_000_000) as u32,
+        ppid: 1,
+        uid: 0,
+        comm: format!("worker{}", i % 97),
+        filename: "/usr/bin/worker".into(),
+        argv: vec!["worker".into(), format!("--job={i}"), "--verbose".into()],
+        start: WallTime(T0 + i * 1_000_000),
+        ..Default::default()
+    };
+    TraceEvent::Exit(ExitInfo {
+        exit_comm: p.comm.clone(),
+        end: WallTime(p.start.0 + (i * 7919) % 1_000_000_000),
+        duration_ns: (i * 7919) % 1_000_000_000,
+        status: ExitStatus(((i % 3) as u32) << 8),
+        process: p,
+    })
+}
+
+struct Bench {
+    app: App,
+    terminal: Terminal<TestBackend>,
+    next: u64,
+}
+
+impl Bench {
+    fn new(rows: u64) -> Bench {
+        let mut app = App::new(AppConfig {
+            max_finished: rows as usize,
+            min_duration: Duration::ZERO,
+            filter_in_app: false,
+            users: HashMap::from([(0, "root".into())]),
+            host: HostInfo::default(),
+        });
+        let mut next = 0;
+        while next < rows {
+            let batch = (next..(next + 10_000).min(rows)).map(exit).collect();
+            app.apply(Message::Events(batch));
+            next = (next + 10_000).min(rows);
+        }
+        let terminal = Terminal::new(TestBackend::new(160, 45)).expect("test terminal");
+        let mut b = Bench {
+            app,
+            terminal,
+            next,
+        };
+        b.frame();
+        b
+    }
+
+    fn frame(&mut self) {
+        let vp = ui::viewport(Rect::new(0, 0, 160, 45), &self.app);
+        self.app.prepare(&vp);
+        let app = &self.app;
+        self.terminal.draw(|f| ui::draw(f, app)).expect("draw");
+    }
+
+    fn arrive(&mut self, n: u64) {
+        let batch = (self.next..self.next + n).map(exit).collect();
+        self.next += n;
+        self.app.apply(Message::Events(batch));
+    }
+
+    fn key(&mut self, c: char) {
+        self.app
+            .handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+fn time(label: &str, rows: u64, iterations: u32, mut f: impl FnMut()) {
+    let started = Instant::now();
+    for _ in 0..iterations {
+        f();
+    }
+    let per = started.elapsed() / iterations;
+    println!(
+        "{rows:>9} rows  {label:<44} {:>9.3} ms",
+        per.as_secs_f64() * 1e3
+    );
+}
+
+fn main() {
+    for rows in [1_000u64, 100_000, 1_000_000] {
+        let mut b = Bench::new(rows);
+        time("frame, nothing changed", rows, 200, || b.frame());
+        time("frame after 100 new exits (END sort)", rows, 100, || {
+            b.arrive(100);
+            b.frame();
+        });
+        b.key('>');
+        b.key('>');
+        b.key('>');
+        b.key('>');
+        b.key('>');
+        b.frame();
+        time(
+            "frame after 100 new exits (DURATION sort)",
+            rows,
+            100,
+            || {
+                b.arrive(100);
+                b.frame();
+            },
+        );
+        time("frame after a sort change (full sort)", rows, 10, || {
+            b.key('r');
+            b.frame();
+        });
+        time("frame while searching (typing 1 char)", rows, 10, || {
+            b.key('/');
+            b.key('9');
+            b.frame();
+            b.app
+                .handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        });
+    }
+}
