@@ -162,6 +162,8 @@ pub struct App {
     /// a replay has delivered everything
     pub source_ended: bool,
     seen_snapshot: bool,
+    /// full sorts of the finished list so far: frames must not cause them
+    pub full_sorts: u64,
 }
 
 impl App {
@@ -197,6 +199,7 @@ impl App {
             failure: None,
             source_ended: false,
             seen_snapshot: false,
+            full_sorts: 0,
         }
     }
 
@@ -402,6 +405,7 @@ impl App {
                     .map(|r| r.seq)
                     .collect();
                 self.sort_finished(&mut order);
+                self.full_sorts += 1;
                 self.finished_view.set_order(order);
             }
             Stale::From(first_new) => {

@@ -584,3 +584,27 @@ fn rates_follow_event_time() {
     app.tick(WallTime(T0 + 20 * SEC));
     assert_eq!(app.rates(), (0, 0));
 }
+
+#[test]
+fn frames_do_not_resort_and_arrivals_merge() {
+    let mut app = sample_app();
+    finished_pids(&mut app);
+    assert_eq!(app.full_sorts, 1);
+    for _ in 0..5 {
+        app.prepare(&viewport());
+    }
+    assert_eq!(app.full_sorts, 1, "a frame with nothing new sorted again");
+    app.apply(events(vec![TraceEvent::Exit(exit(
+        process(77, "new", 50),
+        1,
+        0,
+    ))]));
+    assert_eq!(finished_pids(&mut app)[0], 77);
+    assert_eq!(
+        app.full_sorts, 1,
+        "new rows are merged, not sorted with the rest"
+    );
+    app.run(Op::SortReverse, false);
+    finished_pids(&mut app);
+    assert_eq!(app.full_sorts, 2);
+}
