@@ -245,6 +245,19 @@ impl<'obj> Tracer<'obj> {
     }
 }
 
+/// Decodes a ring-buffer record as the backend would, joining an exit with
+/// nothing: for property tests, which feed it arbitrary bytes.
+pub fn decode_for_fuzzing(bytes: &[u8]) -> Option<crate::event::TraceEvent> {
+    let clock = BootClock::now();
+    match decode(bytes, &clock).ok()? {
+        KernelEvent::Exec(p) => Some(crate::event::TraceEvent::Exec(p)),
+        KernelEvent::Exit(raw) => {
+            let exit = crate::join::Joiner::default().exit(raw, &clock);
+            Some(crate::event::TraceEvent::Exit(exit))
+        }
+    }
+}
+
 /// The bytes of a generated plain-data type, to write into a map.
 fn as_bytes<T: decode::Plain>(value: &T) -> &[u8] {
     // SAFETY: Plain types are repr(C) structs of integers and byte arrays
