@@ -26,6 +26,10 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets --locked -- -D warnings
 
+# exec-storm throughput and CPU with and without tracer-tui (figures, not a test; needs root)
+bench: deps build
+	$(SUDO) python3 scripts/bench.py $(BENCH_ARGS)
+
 # dashboard frame cost at 1k, 100k and 1M finished rows (figures, not a test)
 bench-ui:
 	$(CARGO) bench --locked --bench frame

@@ -98,7 +98,39 @@ fn time(label: &str, rows: u64, iterations: u32, mut f: impl FnMut()) {
     );
 }
 
+/// The App's cost per event when a storm streams in: an exec then its exit.
+fn apply_cost() {
+    let mut app = App::new(AppConfig {
+        max_finished: 100_000,
+        min_duration: Duration::ZERO,
+        filter_in_app: false,
+        users: HashMap::from([(0, "root".into())]),
+        host: HostInfo::default(),
+    });
+    let mut terminal = Terminal::new(TestBackend::new(160, 45)).expect("test terminal");
+    let pairs = 200_000u64;
+    let started = Instant::now();
+    for chunk in 0..pairs / 500 {
+        let events = (chunk * 500..(chunk + 1) * 500)
+            .flat_map(|i| {
+                let TraceEvent::Exit(e) = exit(i) else {
+                    unreachable!()
+                };
+                [TraceEvent::Exec(e.process.clone()), TraceEvent::Exit(e)]
+            })
+            .collect();
+        app.apply(Message::Events(events));
+        // a frame every 500 processes: about 30 frames/s at 15k processes/s
+        let vp = ui::viewport(Rect::new(0, 0, 160, 45), &app);
+        app.prepare(&vp);
+        terminal.draw(|f| ui::draw(f, &app)).expect("draw");
+    }
+    let per = started.elapsed().as_secs_f64() * 1e6 / (2 * pairs) as f64;
+    println!("storm into the App: {per:.2} us per event (exec or exit), frames included");
+}
+
 fn main() {
+    apply_cost();
     for rows in [1_000u64, 100_000, 1_000_000] {
         let mut b = Bench::new(rows);
         time("frame, nothing changed", rows, 200, || b.frame());

@@ -9,6 +9,7 @@ mod rows;
 mod view;
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
@@ -125,6 +126,8 @@ pub enum Selected<'a> {
 
 pub struct App {
     config: AppConfig,
+    /// user names, shared by every row
+    users: HashMap<u32, Arc<str>>,
     live: HashMap<u32, LiveRow>,
     finished: VecDeque<FinishedRow>,
     /// the newest finished row of each pid, for parent chains
@@ -170,6 +173,11 @@ impl App {
     pub fn new(config: AppConfig) -> Self {
         Self {
             min_duration: config.min_duration,
+            users: config
+                .users
+                .iter()
+                .map(|(&uid, name)| (uid, Arc::from(name.as_str())))
+                .collect(),
             config,
             live: HashMap::new(),
             finished: VecDeque::new(),
@@ -295,12 +303,15 @@ impl App {
         }
     }
 
-    fn user(&self, uid: u32) -> String {
-        match self.config.users.get(&uid) {
-            Some(name) => name.clone(),
-            None if uid == u32::MAX => "?".into(),
-            None => uid.to_string(),
-        }
+    fn user(&mut self, uid: u32) -> Arc<str> {
+        let name = self.users.entry(uid).or_insert_with(|| {
+            if uid == u32::MAX {
+                Arc::from("?")
+            } else {
+                Arc::from(uid.to_string())
+            }
+        });
+        Arc::clone(name)
     }
 
     fn apply_event(&mut self, event: TraceEvent) {
@@ -308,36 +319,38 @@ impl App {
             TraceEvent::Exec(p) => {
                 self.execs_seen += 1;
                 self.rates.exec(p.start);
-                let row = LiveRow::new(p.clone(), self.user(p.uid), self.now.max(p.start));
-                self.live.insert(p.pid, row);
+                let (pid, user, seen) = (p.pid, self.user(p.uid), self.now.max(p.start));
+                self.live.insert(pid, LiveRow::new(p, user, seen));
                 self.live_stale = true;
             }
             TraceEvent::Exit(e) => {
                 self.exits_seen += 1;
                 self.rates.exit(e.end);
+                let mut command = None;
                 if self
                     .live
                     .get(&e.process.pid)
                     .is_some_and(|row| same_process(&row.info, &e.process))
                 {
-                    self.live.remove(&e.process.pid);
+                    command = self.live.remove(&e.process.pid).map(|row| row.command);
                     self.live_stale = true;
                 }
                 if self.config.filter_in_app && e.duration_ns < duration_ns(self.min_duration) {
                     return;
                 }
-                self.push_finished(e);
+                self.push_finished(e, command);
             }
             TraceEvent::Lost { drops, .. } => self.drops = drops,
         }
     }
 
-    fn push_finished(&mut self, exit: ExitInfo) {
+    fn push_finished(&mut self, exit: ExitInfo, command: Option<String>) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.finished_by_pid.insert(exit.process.pid, seq);
         let user = self.user(exit.process.uid);
-        self.finished.push_back(FinishedRow::new(seq, exit, user));
+        self.finished
+            .push_back(FinishedRow::new(seq, exit, user, command));
         while self.finished.len() > self.config.max_finished {
             if let Some(old) = self.finished.pop_front() {
                 self.evicted += 1;

@@ -1,34 +1,33 @@
-//! The rows of the two tables, with the text that sorting and search use
-//! computed once when a row is made.
+//! The rows of the two tables, with the command line that sorting and
+//! drawing use made once, when a row is made.
+
+use std::sync::Arc;
 
 use crate::event::{ExitInfo, ProcessInfo, WallTime};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveRow {
     pub info: ProcessInfo,
-    pub user: String,
+    pub user: Arc<str>,
     pub command: String,
-    /// lower-cased comm, filename and argv, for search
-    haystack: String,
     /// when the dashboard first saw it, to mark new rows
     pub first_seen: WallTime,
 }
 
 impl LiveRow {
-    pub fn new(info: ProcessInfo, user: String, first_seen: WallTime) -> Self {
+    pub fn new(info: ProcessInfo, user: Arc<str>, first_seen: WallTime) -> Self {
         let command = info.command_line();
-        let haystack = haystack(&info);
         Self {
             info,
             user,
             command,
-            haystack,
             first_seen,
         }
     }
 
+    /// `needle` must be lower case.
     pub fn matches(&self, needle: &str) -> bool {
-        needle.is_empty() || self.haystack.contains(needle)
+        matches_process(&self.info, needle)
     }
 }
 
@@ -37,41 +36,59 @@ pub struct FinishedRow {
     /// arrival order, unique: the key of a finished row
     pub seq: u64,
     pub exit: ExitInfo,
-    pub user: String,
+    pub user: Arc<str>,
     pub command: String,
-    haystack: String,
 }
 
 impl FinishedRow {
-    pub fn new(seq: u64, exit: ExitInfo, user: String) -> Self {
-        let command = exit.process.command_line();
-        let mut haystack = haystack(&exit.process);
-        if exit.exit_comm != exit.process.comm {
-            haystack.push('\n');
-            haystack.push_str(&exit.exit_comm.to_lowercase());
-        }
+    /// `command` may come from the process's live row, to save making it again.
+    pub fn new(seq: u64, exit: ExitInfo, user: Arc<str>, command: Option<String>) -> Self {
+        let command = command.unwrap_or_else(|| exit.process.command_line());
         Self {
             seq,
             exit,
             user,
             command,
-            haystack,
         }
     }
 
+    /// `needle` must be lower case.
     pub fn matches(&self, needle: &str) -> bool {
-        needle.is_empty() || self.haystack.contains(needle)
+        matches_process(&self.exit.process, needle) || contains_folded(&self.exit.exit_comm, needle)
     }
 }
 
-fn haystack(p: &ProcessInfo) -> String {
-    let mut s = String::with_capacity(p.comm.len() + p.filename.len() + 32);
-    s.push_str(&p.comm);
-    s.push('\n');
-    s.push_str(&p.filename);
-    for arg in &p.argv {
-        s.push('\n');
-        s.push_str(arg);
+/// Search over comm, filename and argv; nothing is allocated per row.
+fn matches_process(p: &ProcessInfo, needle: &str) -> bool {
+    needle.is_empty()
+        || contains_folded(&p.comm, needle)
+        || contains_folded(&p.filename, needle)
+        || p.argv.iter().any(|a| contains_folded(a, needle))
+}
+
+/// Case-insensitive substring test; `needle` is already lower case. ASCII
+/// letters fold here without allocating; other text is lower-cased only
+/// when it has non-ASCII characters.
+pub fn contains_folded(haystack: &str, needle: &str) -> bool {
+    if haystack.is_ascii() && needle.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+        n.is_empty()
+            || (n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)))
+    } else {
+        haystack.to_lowercase().contains(needle)
     }
-    s.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folded_search() {
+        assert!(contains_folded("GCC-12", "gcc"));
+        assert!(contains_folded("abc", ""));
+        assert!(!contains_folded("ab", "abc"));
+        assert!(contains_folded("ÉCOLE", "école"));
+        assert!(!contains_folded("make", "cake"));
+    }
 }

@@ -57,7 +57,7 @@ fn exec_then_exit_moves_a_process_from_live_to_finished() {
     let p = process(10, "make", 1);
     app.apply(events(vec![TraceEvent::Exec(p.clone())]));
     assert_eq!(live_pids(&mut app), [10]);
-    assert_eq!(app.live_row(10).map(|r| r.user.as_str()), Some("alice"));
+    assert_eq!(app.live_row(10).map(|r| &*r.user), Some("alice"));
     app.apply(events(vec![TraceEvent::Exit(exit(p, 5, 2 << 8))]));
     assert!(live_pids(&mut app).is_empty());
     assert_eq!(finished_pids(&mut app), [10]);

@@ -157,7 +157,7 @@ fn live_row(app: &App, r: &LiveRow) -> Row<'static> {
     let cells = LiveColumn::ALL.iter().map(|c| match c {
         LiveColumn::Pid => r.info.pid.to_string(),
         LiveColumn::Ppid => r.info.ppid.to_string(),
-        LiveColumn::User => r.user.clone(),
+        LiveColumn::User => r.user.to_string(),
         LiveColumn::Comm => r.info.comm.clone(),
         LiveColumn::Age => format::duration(age),
         LiveColumn::Command => r.command.clone(),
@@ -225,7 +225,7 @@ fn finished_row(r: &FinishedRow, utc_offset: i64) -> Row<'static> {
         FinishedColumn::End => Cell::from(format::time_of_day(e.end, utc_offset)),
         FinishedColumn::Pid => Cell::from(e.process.pid.to_string()),
         FinishedColumn::Ppid => Cell::from(e.process.ppid.to_string()),
-        FinishedColumn::User => Cell::from(r.user.clone()),
+        FinishedColumn::User => Cell::from(r.user.to_string()),
         FinishedColumn::Comm => Cell::from(e.exit_comm.clone()),
         FinishedColumn::Duration => Cell::from(format::duration(e.duration_ns)),
         FinishedColumn::Exit => {

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""Exec-storm benchmark: throughput and CPU with and without tracer-tui.
+
+Runs the project's exec storm (benches/storm) alternately with no tracer,
+with `tracer-tui --json > /dev/null`, and with the dashboard in tmux, and
+prints, in one run: execs/s and the traced/untraced ratio (median, min, max
+of the rounds), the storm's CPU per exec, the tracer's CPU per event, peak
+RSS, and whether every exec and exit was seen. BPF time per program run and
+per exec+exit pair comes from separate storms with kernel.bpf_stats_enabled
+on (the stats themselves slow every run, so throughput is measured with them
+off); the setting is restored afterwards.
+
+Needs root. Prints figures; asserts nothing. `make bench` runs it.
+"""
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "target", "bench")
+TRACER = os.path.join(ROOT, "target", "release", "tracer-tui")
+STORM = os.path.join(OUT, "exec-storm")
+CHILD = os.path.join(OUT, "storm-child")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def build():
+    os.makedirs(OUT, exist_ok=True)
+    subprocess.run(["cc", "-O2", "-static", "-nostdlib", "-fno-stack-protector", "-o", CHILD,
+                    os.path.join(ROOT, "benches/storm/child.c")], check=True)
+    subprocess.run(["cc", "-O2", "-Wall", "-pthread", "-o", STORM,
+                    os.path.join(ROOT, "benches/storm/storm.c")], check=True)
+    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
+
+
+def storm(n, k, pidfile=None):
+    cmd = [STORM, "-n", str(n), "-k", str(k)]
+    if pidfile:
+        cmd += ["-p", pidfile]
+    out = subprocess.run(cmd + [CHILD], check=True, capture_output=True, text=True).stdout
+    return {k: float(v) for k, v in (kv.split("=") for kv in out.split())}
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def peak_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def bpf_stats(pid):
+    """(run_time_ns, run_cnt) per BPF program the process holds, by fd order."""
+    stats = []
+    fd_dir = f"/proc/{pid}/fdinfo"
+    for fd in sorted(os.listdir(fd_dir), key=int):
+        try:
+            with open(os.path.join(fd_dir, fd)) as f:
+                info = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if "prog_type" in info and "run_time_ns" in info:
+            stats.append((int(info["run_time_ns"]), int(info["run_cnt"])))
+    return stats
+
+
+class Tracer:
+    """tracer-tui running in one of the modes, for one storm."""
+
+    def __init__(self, mode, output=None):
+        self.mode = mode
+        self.session = f"tracer-bench-{os.getpid()}"
+        if mode == "json":
+            sink = open(output or os.devnull, "w")
+            self.proc = subprocess.Popen([TRACER, "--json"], stdout=sink)
+            sink.close()
+            self.pid = self.proc.pid
+        else:
+            cmd = [TRACER] + (["--record", output] if output else [])
+            subprocess.run(["tmux", "-L", self.session, "-f", "/dev/null", "new-session", "-d",
+                            "-x", "160", "-y", "45"] + cmd, check=True)
+            self.pid = int(subprocess.run(["tmux", "-L", self.session, "display", "-p", "#{pane_pid}"],
+                                          capture_output=True, text=True).stdout)
+        # loaded and attached when both programs show up, then let it settle
+        deadline = time.time() + 10
+        while len(bpf_stats(self.pid)) < 2 and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)
+
+    def stop(self):
+        if self.mode == "json":
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait()
+        else:
+            subprocess.run(["tmux", "-L", self.session, "send-keys", "q"])
+            deadline = time.time() + 10
+            while os.path.exists(f"/proc/{self.pid}") and time.time() < deadline:
+                time.sleep(0.05)
+            subprocess.run(["tmux", "-L", self.session, "kill-server"], capture_output=True)
+
+
+def measured_round(mode, n, k):
+    if mode == "none":
+        return storm(n, k)
+    tracer = Tracer(mode)
+    cpu0, bpf0 = cpu_seconds(tracer.pid), bpf_stats(tracer.pid)
+    result = storm(n, k)
+    # the reader drains on a timer: give it the time to take the tail in
+    time.sleep(0.3)
+    cpu1, bpf1 = cpu_seconds(tracer.pid), bpf_stats(tracer.pid)
+    result["tracer_cpu_s"] = cpu1 - cpu0
+    result["bpf"] = [(b[0] - a[0], b[1] - a[1]) for a, b in zip(bpf0, bpf1)]
+    result["rss_kb"] = peak_rss_kb(tracer.pid)
+    tracer.stop()
+    return result
+
+
+def seen(mode, n, k):
+    """Storm once with the tracer writing its events to a file; count them."""
+    with tempfile.TemporaryDirectory() as d:
+        pidfile, events = os.path.join(d, "pids"), os.path.join(d, "events")
+        tracer = Tracer(mode, events)
+        storm(n, k, pidfile)
+        time.sleep(1.5)
+        tracer.stop()
+        pids = set(int(p) for p in open(pidfile))
+        execs, exits, lost = set(), set(), {}
+        for line in open(events):
+            e = json.loads(line)
+            if e["event"] == "lost":
+                lost = e
+            elif e["pid"] in pids:
+                (execs if e["event"] == "exec" else exits).add(e["pid"])
+        drops = sum(lost.get(key, 0) for key in ("exec_ringbuf", "exit_ringbuf", "pid_map_full"))
+        return len(pids), len(execs), len(exits), drops
+
+
+def median_min_max(values):
+    return statistics.median(values), min(values), max(values)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("-n", type=int, default=20000, help="processes per storm")
+    parser.add_argument("-k", type=int, default=2, help="storm workers")
+    parser.add_argument("--modes", default="json,dashboard")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: needs root (it loads BPF and enables kernel.bpf_stats_enabled)")
+    build()
+    modes = ["none"] + args.modes.split(",")
+    stats_file = "/proc/sys/kernel/bpf_stats_enabled"
+    old = open(stats_file).read().strip()
+    results = {m: [] for m in modes}
+    costs = {m: [] for m in modes[1:]}
+    try:
+        with open(stats_file, "w") as f:
+            f.write("0")
+        for r in range(args.rounds):
+            order = modes[r % len(modes):] + modes[:r % len(modes)]
+            for mode in order:
+                results[mode].append(measured_round(mode, args.n, args.k))
+            print(f"round {r + 1}/{args.rounds}: " + "  ".join(
+                f"{m} {results[m][-1]['execs_per_s']:.0f}/s" for m in modes), flush=True)
+        with open(stats_file, "w") as f:
+            f.write("1")
+        for mode in modes[1:]:
+            for _ in range(3):
+                costs[mode].append(measured_round(mode, args.n, args.k)["bpf"])
+    finally:
+        with open(stats_file, "w") as f:
+            f.write(old)
+
+    base = results["none"]
+    base_cpu = statistics.median(x["cpu_us_per_exec"] for x in base)
+    print(f"\nexec storm: {args.n} processes x {args.rounds} rounds, {args.k} workers, "
+          f"modes alternated; kernel.bpf_stats_enabled restored to {old}")
+    med, lo, hi = median_min_max([x["execs_per_s"] for x in base])
+    print(f"{'untraced':<10} execs/s median {med:8.0f} (min {lo:.0f}, max {hi:.0f}); "
+          f"storm CPU {base_cpu:.1f} us/exec")
+    for mode in modes[1:]:
+        rs = results[mode]
+        ratios = [x["execs_per_s"] / b["execs_per_s"] for x, b in zip(rs, base)]
+        med, lo, hi = median_min_max([x["execs_per_s"] for x in rs])
+        rmed, rlo, rhi = median_min_max(ratios)
+        storm_cpu = statistics.median(x["cpu_us_per_exec"] for x in rs)
+        tracer_us_per_proc = statistics.median(x["tracer_cpu_s"] * 1e6 / x["spawned"] for x in rs)
+        # two events per process: its exec and its exit
+        tracer_us_per_event = tracer_us_per_proc / 2
+        exec_ns = [b[0][0] / max(b[0][1], 1) for b in costs[mode] if len(b) >= 2]
+        exit_ns = [b[1][0] / max(b[1][1], 1) for b in costs[mode] if len(b) >= 2]
+        pair_us = (statistics.median(exec_ns) + statistics.median(exit_ns)) / 1000
+        added = storm_cpu - base_cpu + tracer_us_per_proc
+        rss = max(x["rss_kb"] for x in rs)
+        print(f"{mode:<10} execs/s median {med:8.0f} (min {lo:.0f}, max {hi:.0f}); "
+              f"ratio traced/untraced median {rmed:.3f} (min {rlo:.3f}, max {rhi:.3f})")
+        print(f"{'':<10} BPF {statistics.median(exec_ns):.0f} ns per exec run, "
+              f"{statistics.median(exit_ns):.0f} ns per exit run, {pair_us:.2f} us per exec+exit")
+        print(f"{'':<10} storm CPU {storm_cpu:.1f} us/exec (+{storm_cpu - base_cpu:.1f}); "
+              f"tracer {tracer_us_per_proc:.2f} us/process, {tracer_us_per_event:.2f} us/event; "
+              f"added CPU per traced process {added:.1f} us; peak RSS {rss / 1024:.1f} MiB")
+        spawned, execs, exits, drops = seen(mode, args.n, args.k)
+        print(f"{'':<10} seen: {execs}/{spawned} execs, {exits}/{spawned} exits, "
+              f"kernel drops {drops}")
+
+
+if __name__ == "__main__":
+    main()
