@@ -79,16 +79,16 @@ def bpf_stats(pid):
 class Tracer:
     """tracer-tui running in one of the modes, for one storm."""
 
-    def __init__(self, mode, output=None):
+    def __init__(self, mode, output=None, args=()):
         self.mode = mode
         self.session = f"tracer-bench-{os.getpid()}"
         if mode == "json":
             sink = open(output or os.devnull, "w")
-            self.proc = subprocess.Popen([TRACER, "--json"], stdout=sink)
+            self.proc = subprocess.Popen([TRACER, "--json", *args], stdout=sink)
             sink.close()
             self.pid = self.proc.pid
         else:
-            cmd = [TRACER] + (["--record", output] if output else [])
+            cmd = [TRACER, *args] + (["--record", output] if output else [])
             subprocess.run(["tmux", "-L", self.session, "-f", "/dev/null", "new-session", "-d",
                             "-x", "160", "-y", "45"] + cmd, check=True)
             self.pid = int(subprocess.run(["tmux", "-L", self.session, "display", "-p", "#{pane_pid}"],
@@ -98,6 +98,11 @@ class Tracer:
         while len(bpf_stats(self.pid)) < 2 and time.time() < deadline:
             time.sleep(0.02)
         time.sleep(0.5)
+
+    def screen(self):
+        """The dashboard's screen as text."""
+        return subprocess.run(["tmux", "-L", self.session, "capture-pane", "-p"],
+                              capture_output=True, text=True).stdout
 
     def stop(self):
         if self.mode == "json":

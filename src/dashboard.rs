@@ -35,7 +35,7 @@ impl From<Message> for Event {
 }
 
 /// A frame at most this often while events stream in.
-const FRAME: Duration = Duration::from_millis(33);
+const FRAME: Duration = Duration::from_millis(50);
 /// And at least this often, so ages and rates move.
 const IDLE_FRAME: Duration = Duration::from_millis(500);
 /// Most time spent taking in events before a frame is drawn.

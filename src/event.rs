@@ -63,7 +63,7 @@ impl ProcessInfo {
     /// The command line to show: argv, or the filename when argv is empty,
     /// or `[comm]` when neither is known (as ps shows such processes).
     pub fn command_line(&self) -> String {
-        if !self.argv.is_empty() {
+        if self.argv.iter().any(|a| !a.is_empty()) {
             self.argv.join(" ")
         } else if !self.filename.is_empty() {
             self.filename.clone()
@@ -215,6 +215,9 @@ mod tests {
             filename: "/bin/true".into(),
             ..Default::default()
         };
+        assert_eq!(p.command_line(), "/bin/true");
+        // execve with an empty argv: the kernel supplies one empty argument
+        p.argv = vec![String::new()];
         assert_eq!(p.command_line(), "/bin/true");
         p.argv = vec!["true".into(), "x y".into()];
         assert_eq!(p.command_line(), "true x y");

@@ -151,3 +151,131 @@ impl Drop for Tmux {
         self.run(&["kill-server"]);
     }
 }
+
+/// Builds the exec storm (benches/storm) once per test binary: (storm, child).
+pub fn storm_binaries() -> &'static (String, String) {
+    static PATHS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    PATHS.get_or_init(|| {
+        let dir = env!("CARGO_TARGET_TMPDIR");
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/storm");
+        let (storm, child) = (format!("{dir}/exec-storm"), format!("{dir}/storm-child"));
+        let ok = std::process::Command::new("cc")
+            .args([
+                "-O2",
+                "-static",
+                "-nostdlib",
+                "-fno-stack-protector",
+                "-o",
+                &child,
+            ])
+            .arg(format!("{src}/child.c"))
+            .status()
+            .expect("run cc")
+            .success()
+            && std::process::Command::new("cc")
+                .args(["-O2", "-Wall", "-pthread", "-o", &storm])
+                .arg(format!("{src}/storm.c"))
+                .status()
+                .expect("run cc")
+                .success();
+        assert!(ok, "building the exec storm failed");
+        (storm, child)
+    })
+}
+
+/// Runs the exec storm; returns the pids it spawned.
+pub fn run_storm(n: usize, workers: usize, lifetime_us: u64) -> Vec<u32> {
+    let (storm, child) = storm_binaries();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pidfile = dir.path().join("pids");
+    let out = std::process::Command::new(storm)
+        .args([
+            "-n",
+            &n.to_string(),
+            "-k",
+            &workers.to_string(),
+            "-l",
+            &lifetime_us.to_string(),
+            "-p",
+        ])
+        .arg(&pidfile)
+        .arg(child)
+        .output()
+        .expect("run exec-storm");
+    assert!(
+        out.status.success(),
+        "exec-storm: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "exec-storm: {}",
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
+    std::fs::read_to_string(&pidfile)
+        .expect("pid file")
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .collect()
+}
+
+/// `tracer-tui --json` (plus `args`) writing to a file, for tests that read
+/// everything it printed.
+pub struct JsonTracer {
+    pub child: std::process::Child,
+    pub path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl JsonTracer {
+    pub fn start(args: &[&str]) -> JsonTracer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("events.ndjson");
+        let out = std::fs::File::create(&path).expect("output file");
+        let child = std::process::Command::new(bin())
+            .arg("--json")
+            .args(args)
+            .stdout(out)
+            .spawn()
+            .expect("spawn tracer-tui");
+        let t = JsonTracer {
+            child,
+            path,
+            _dir: dir,
+        };
+        // ready once a process started now is reported
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let marker = format!("ready-{}", std::process::id());
+        while !t.text().contains(&marker) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "tracer-tui never reported a process"
+            );
+            let _ = std::process::Command::new("/bin/echo")
+                .arg(&marker)
+                .stdout(std::process::Stdio::null())
+                .status();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        t
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.path).unwrap_or_default()).into_owned()
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill with a pid we spawned and a valid signal number.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    /// Stops it (SIGTERM) and returns every line it wrote, parsed.
+    pub fn stop(mut self) -> Vec<serde_json::Value> {
+        self.signal(libc::SIGTERM);
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "tracer-tui exited with {status}");
+        self.text()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+            .collect()
+    }
+}
