@@ -58,9 +58,11 @@ fn odd(args: &[&str]) -> (u32, std::process::ExitStatus) {
     (pid, status)
 }
 
+/// The last event of a kind for a pid: after a re-exec, the newest image.
 fn find<'a>(events: &'a [Value], kind: &str, pid: u32) -> &'a Value {
     events
         .iter()
+        .rev()
         .find(|e| e["event"] == kind && e["pid"] == pid)
         .unwrap_or_else(|| panic!("no {kind} for pid {pid}"))
 }

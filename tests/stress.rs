@@ -10,6 +10,7 @@ use common::JsonTracer;
 use serde_json::Value;
 
 /// (exec count, exit count) per pid in the storm, and the last `lost` totals.
+/// Only the storm's children count: other processes may reuse their pids.
 fn tally(
     events: &[Value],
     pids: &HashSet<u32>,
@@ -30,7 +31,7 @@ fn tally(
             }
             Some(kind) => {
                 let pid = e["pid"].as_u64().unwrap_or(0) as u32;
-                if pids.contains(&pid) {
+                if pids.contains(&pid) && e["comm"] == "storm-child" {
                     let entry = seen.entry(pid).or_default();
                     if kind == "exec" {
                         entry.0 += 1;
@@ -156,7 +157,10 @@ fn pid_reuse_keeps_every_run_apart() {
         assert_eq!(seen.get(pid), Some(&(*n, *n)), "pid {pid} ran {n} times");
     }
     // every exit was joined with its own exec: same argv, exec time before exit
-    for e in events.iter().filter(|e| e["event"] == "exit") {
+    for e in events
+        .iter()
+        .filter(|e| e["event"] == "exit" && e["comm"] == "storm-child")
+    {
         let pid = e["pid"].as_u64().unwrap_or(0) as u32;
         if runs.contains_key(&pid) {
             assert_eq!(
