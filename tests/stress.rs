@@ -197,3 +197,65 @@ fn thirty_second_soak_keeps_memory_flat() {
     assert!(out.status.success(), "soak failed");
     assert!(text.contains("soak: ok"), "{text}");
 }
+
+#[test]
+fn exec_lost_in_a_full_ring_is_sent_at_exit_and_joined() {
+    if !common::require_bpf("exec_lost_in_a_full_ring_is_sent_at_exit_and_joined") {
+        return;
+    }
+    let _serial = common::serial();
+    let tracer = JsonTracer::start(&["--ring-buffer", "1"]);
+    tracer.signal(libc::SIGSTOP);
+    // fill the ring while nobody reads it, then start processes whose exec
+    // events cannot fit and which end after the reader is back
+    common::run_storm(20_000, 2, 0);
+    let marker = format!("late-{}", std::process::id());
+    let sleepers: Vec<_> = (0..5)
+        .map(|_| {
+            std::process::Command::new("bash")
+                .args(["-c", "sleep 1.5; true", &marker])
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    tracer.signal(libc::SIGCONT);
+    let pids: Vec<u32> = sleepers
+        .into_iter()
+        .map(|mut c| {
+            let pid = c.id();
+            c.wait().expect("wait");
+            pid
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let events = tracer.stop();
+    let lost = events
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "lost")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        lost["exec_ringbuf"].as_u64().unwrap_or(0) > 0,
+        "the ring never filled: {lost}"
+    );
+    for pid in pids {
+        let of = |kind: &str| {
+            events
+                .iter()
+                .find(|e| e["event"] == kind && e["pid"] == pid && e["comm"] == "bash")
+        };
+        let exec = of("exec").unwrap_or_else(|| panic!("exec of {pid} never sent"));
+        let exit = of("exit").unwrap_or_else(|| panic!("exit of {pid} missing"));
+        assert_eq!(
+            exec["argv"],
+            serde_json::json!(["bash", "-c", "sleep 1.5; true", marker])
+        );
+        assert_eq!(
+            exit["argv"], exec["argv"],
+            "exit not joined with its late exec"
+        );
+        assert_eq!(exit["origin"], "exec");
+    }
+}

@@ -190,8 +190,10 @@ impl<'obj> Tracer<'obj> {
                 .map(u64::from_ne_bytes)
                 .sum())
         };
+        // an exec event sent late, at exit, is not lost
+        let recovered = read(types::drop_counter::DROP_EXEC_RECOVERED)?;
         Ok(Drops {
-            exec_ringbuf: read(types::drop_counter::DROP_EXEC_RINGBUF)?,
+            exec_ringbuf: read(types::drop_counter::DROP_EXEC_RINGBUF)?.saturating_sub(recovered),
             exit_ringbuf: read(types::drop_counter::DROP_EXIT_RINGBUF)?,
             pid_map_full: read(types::drop_counter::DROP_PID_MAP_FULL)?,
             undecodable: 0,

@@ -77,6 +77,14 @@ static __always_inline __u64 wakeup_flag(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
+/* An exec event carries only the used part of data. */
+static __always_inline __u64 record_size(struct exec_record *r)
+{
+	__u64 n = __builtin_offsetof(struct exec_record, data) + r->filename_len + r->args_len;
+
+	return n > sizeof(*r) ? sizeof(*r) : n;
+}
+
 SEC("raw_tp/sched_process_exec")
 int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -137,12 +145,13 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 	if (bpf_map_update_elem(&pids, &pid, r, BPF_ANY) < 0)
 		count_drop(DROP_PID_MAP_FULL);
 
-	/* send only the used part of data */
-	n = __builtin_offsetof(struct exec_record, data) + n + args_len;
-	if (n > sizeof(*r))
-		n = sizeof(*r);
-	if (bpf_ringbuf_output(&events, r, n, wakeup_flag()) < 0)
+	if (bpf_ringbuf_output(&events, r, record_size(r), wakeup_flag()) < 0) {
 		count_drop(DROP_EXEC_RINGBUF);
+		/* the record is kept: mark it, so the exit can send it after all */
+		r = bpf_map_lookup_elem(&pids, &pid);
+		if (r)
+			r->flags |= RECORD_UNSENT;
+	}
 	return 0;
 }
 
@@ -170,6 +179,10 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (r) {
 		start = r->start_ns;
 		flags |= EXIT_HAD_RECORD;
+		/* its exec event was lost: send it now, so the exit is joined */
+		if ((r->flags & RECORD_UNSENT) &&
+		    bpf_ringbuf_output(&events, r, record_size(r), 0) == 0)
+			count_drop(DROP_EXEC_RECOVERED);
 		/* always, even when filtered below, so the map cannot fill */
 		bpf_map_delete_elem(&pids, &pid);
 	} else {

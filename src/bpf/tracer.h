@@ -23,6 +23,8 @@ enum record_flags {
 	RECORD_FILENAME_TRUNCATED = 2,
 	/* seeded by user space from /proc at startup, not seen exec'ing */
 	RECORD_FROM_PROC = 4,
+	/* its exec event was lost (ring buffer full): send it again at exit */
+	RECORD_UNSENT = 8,
 };
 
 /*
@@ -73,7 +75,9 @@ enum drop_counter {
 	DROP_EXEC_RINGBUF = 0,
 	DROP_EXIT_RINGBUF = 1,
 	DROP_PID_MAP_FULL = 2,
-	DROP_COUNTERS = 3,
+	/* exec events lost at exec but delivered at exit after all */
+	DROP_EXEC_RECOVERED = 3,
+	DROP_COUNTERS = 4,
 };
 
 #endif /* __TRACER_H */
