@@ -53,10 +53,11 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def peak_rss_kb(pid):
+def status_kb(pid, key):
+    """A kB figure from /proc/PID/status, such as VmRSS or VmHWM (peak)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -127,7 +128,7 @@ def measured_round(mode, n, k):
     cpu1, bpf1 = cpu_seconds(tracer.pid), bpf_stats(tracer.pid)
     result["tracer_cpu_s"] = cpu1 - cpu0
     result["bpf"] = [(b[0] - a[0], b[1] - a[1]) for a, b in zip(bpf0, bpf1)]
-    result["rss_kb"] = peak_rss_kb(tracer.pid)
+    result["rss_kb"] = status_kb(tracer.pid, "VmHWM")
     tracer.stop()
     return result
 

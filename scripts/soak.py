@@ -22,14 +22,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=600)
@@ -58,7 +50,7 @@ def main():
     try:
         while time.time() - started < args.seconds:
             time.sleep(1)
-            samples.append(rss_kb(tracer.pid))
+            samples.append(bench.status_kb(tracer.pid, "VmRSS"))
     finally:
         stop.set()
         worker.join()

@@ -270,17 +270,27 @@ fn record_then_replay() {
     quit_and_check_shell(&tmux);
 }
 
-#[test]
-fn terminal_is_restored_on_sigterm_and_panic() {
-    let marker = unique("t");
+/// The dashboard replaying a fresh recording in a tmux pane; the recording
+/// lives as long as the returned directory.
+fn replay_in_tmux(
+    name: &str,
+    size: (u16, u16),
+    env: &str,
+) -> (Tmux, tempfile::TempDir, std::path::PathBuf) {
+    let marker = unique(name);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = replay_file(dir.path(), &marker);
     let cmd = format!(
-        "{} --replay {}; echo TRACER-EXIT=$?",
+        "{env}{} --replay {}; echo TRACER-EXIT=$?",
         common::bin(),
         path.display()
     );
-    let tmux = Tmux::start("sigterm", 120, 40, &cmd);
+    (Tmux::start(name, size.0, size.1, &cmd), dir, path)
+}
+
+#[test]
+fn terminal_is_restored_on_sigterm_and_panic() {
+    let (tmux, _dir, path) = replay_in_tmux("sigterm", (120, 40), "");
     tmux.wait_for("replay ", WAIT);
     assert!(tmux.alternate_screen());
     let killed = Command::new("pkill")
@@ -291,12 +301,7 @@ fn terminal_is_restored_on_sigterm_and_panic() {
     assert!(!tmux.alternate_screen());
     drop(tmux);
 
-    let cmd = format!(
-        "TRACER_TUI_TEST_PANIC=1 {} --replay {}; echo TRACER-EXIT=$?",
-        common::bin(),
-        path.display()
-    );
-    let tmux = Tmux::start("panic", 120, 40, &cmd);
+    let (tmux, _dir, _) = replay_in_tmux("panic", (120, 40), "TRACER_TUI_TEST_PANIC=1 ");
     let screen = tmux.wait_for("TRACER-EXIT=101", WAIT);
     assert!(screen.contains("TRACER_TUI_TEST_PANIC is set"), "{screen}");
     assert!(!tmux.alternate_screen());
@@ -307,15 +312,7 @@ fn terminal_is_restored_on_sigterm_and_panic() {
 
 #[test]
 fn too_small_then_resized() {
-    let marker = unique("s");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = replay_file(dir.path(), &marker);
-    let cmd = format!(
-        "{} --replay {}; echo TRACER-EXIT=$?",
-        common::bin(),
-        path.display()
-    );
-    let tmux = Tmux::start("small", 50, 12, &cmd);
+    let (tmux, _dir, _) = replay_in_tmux("small", (50, 12), "");
     tmux.wait_for("Terminal too small", WAIT);
     tmux.resize(120, 40);
     tmux.wait_for("Finished", WAIT);
