@@ -2,6 +2,10 @@
 # A little of everything for screenshots and demos: quick tools, failures,
 # signals, a core dump and a few longer-lived processes. Runs until killed.
 ulimit -c unlimited 2>/dev/null || true
+# core dumps land in the working directory: keep them out of the project
+workdir=$(mktemp -d)
+trap 'rm -rf "$workdir"' EXIT
+cd "$workdir" || exit 1
 i=0
 while true; do
   i=$((i + 1))

@@ -370,6 +370,11 @@ fn threads_exec_and_exit_count_once_per_process() {
     let pid = run(odd, &["threads", "20", "5"]);
     let e = t.exit_of(pid);
     assert_eq!(e.status.code(), Some(5));
+    // nor are threads that all end at once in exit_group, on both CPUs
+    let group_exits: Vec<u32> = (0..30).map(|_| run(odd, &["group-exit", "8", "6"])).collect();
+    for pid in &group_exits {
+        assert_eq!(t.exit_of(*pid).status.code(), Some(6));
+    }
     t.until(Duration::from_millis(200), |_| false);
     for pid in t.exit_count.keys().filter(|p| t.execs.contains_key(p)) {
         assert_eq!(

@@ -166,12 +166,18 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u32 zero = 0, pid, flags = 0;
 
 	/*
-	 * The tracepoint fires per thread. A process has ended when its last
-	 * thread exits, which is when the group's live count has reached zero
-	 * (do_exit decrements it before this tracepoint).
+	 * The tracepoint fires per thread; a process has ended when its last
+	 * thread exits. Newer kernels pass group_dead, true for exactly that
+	 * thread. Older ones pass only the task: there the group's live count
+	 * has reached zero (do_exit decrements it before this tracepoint), which
+	 * two threads exiting at once on two CPUs may both see.
 	 */
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (bpf_core_field_exists(struct trace_event_raw_sched_process_exit, group_dead)) {
+		if (!(__u8)ctx->args[1])
+			return 0;
+	} else if (BPF_CORE_READ(task, signal, live.counter) != 0) {
 		return 0;
+	}
 
 	pid = BPF_CORE_READ(task, tgid);
 	now = bpf_ktime_get_boot_ns();
@@ -186,8 +192,9 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 		/* always, even when filtered below, so the map cannot fill */
 		bpf_map_delete_elem(&pids, &pid);
 	} else {
-		/* started before tracing, or forked without exec */
-		start = BPF_CORE_READ(task, start_boottime);
+		/* started before tracing, or forked without exec: the process
+		 * began when its first thread did */
+		start = BPF_CORE_READ(task, group_leader, start_boottime);
 	}
 
 	s = bpf_map_lookup_elem(&settings, &zero);

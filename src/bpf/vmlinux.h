@@ -78,6 +78,7 @@ struct task_struct {
 	int exit_code;
 	__u64 start_boottime;
 	struct task_struct *real_parent;
+	struct task_struct *group_leader;
 	struct mm_struct *mm;
 	struct signal_struct *signal;
 	char comm[16];
@@ -85,6 +86,11 @@ struct task_struct {
 
 struct linux_binprm {
 	const char *filename;
+};
+
+/* Only on kernels whose sched_process_exit tracepoint passes group_dead. */
+struct trace_event_raw_sched_process_exit {
+	bool group_dead;
 };
 
 #pragma clang attribute pop
