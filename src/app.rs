@@ -261,6 +261,8 @@ impl App {
                     // time, failures and the end are not held back
                     return self.apply_now(message);
                 }
+                // a snapshot replaces the live table: only the newest matters
+                Message::Snapshot(_) => held.retain(|m| !matches!(m, Message::Snapshot(_))),
                 _ => {}
             }
             held.push(message);

@@ -28,6 +28,12 @@ pub struct BackendConfig {
     pub min_duration: Duration,
     pub snapshot_every: Duration,
     pub proc_root: PathBuf,
+    /// Seed the pid map from /proc, and remove records of processes gone
+    /// from it. Only meaningful when /proc shows the kernel's own pids.
+    pub use_proc: bool,
+    /// Remove records of processes gone from /proc (off only in tests that
+    /// check the kernel program leaves nothing behind on its own).
+    pub forget_gone: bool,
 }
 
 impl BackendConfig {
@@ -37,6 +43,9 @@ impl BackendConfig {
             min_duration,
             snapshot_every: Duration::from_secs(1),
             proc_root: PathBuf::from("/proc"),
+            // in a child pid namespace /proc shows other numbers than the kernel's
+            use_proc: procfs::in_initial_pid_namespace(),
+            forget_gone: true,
         }
     }
 }
@@ -69,8 +78,19 @@ impl Backend {
                 };
                 let _ = ready_tx.send(Ok(()));
                 let send = |m: Message| events.send(E::from(m)).is_ok();
-                if let Err(e) = run(&tracer, &config, &command_rx, &send) {
-                    send(Message::Failed(format!("{e:#}")));
+                // a panic here must reach the front end as a failure, or it
+                // would wait forever for a backend that is gone
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(&tracer, &config, &command_rx, &send)
+                }));
+                match outcome {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        send(Message::Failed(format!("{e:#}")));
+                    }
+                    Err(_) => {
+                        send(Message::Failed("the BPF backend thread panicked".into()));
+                    }
                 }
             })
             .context("starting the backend thread")?;
@@ -131,7 +151,9 @@ fn run(
 
     let applied = tracer.set_min_duration(duration_ns(config.min_duration))?;
     send(Message::MinDuration(Duration::from_nanos(applied)));
-    tracer.seed(&procfs::scan(&config.proc_root));
+    if config.use_proc {
+        tracer.seed(&procfs::scan(&config.proc_root));
+    }
 
     let mut joiner = Joiner::default();
     let mut reported = Drops::default();
@@ -233,13 +255,10 @@ fn snapshot(
     // only records older than a second: a new process may not be in the
     // /proc listing read just after the map
     let settled = taken_at.saturating_sub(1_000_000_000);
-    if running.contains(&std::process::id()) {
+    if config.use_proc && config.forget_gone {
         live.retain(|p| {
-            let keep = running.contains(&p.pid) || p.start_boot_ns > settled;
-            if !keep {
-                tracer.forget(p.pid);
-            }
-            keep
+            let gone = !running.contains(&p.pid) && p.start_boot_ns <= settled;
+            !(gone && tracer.forget(p.pid, p.start_boot_ns))
         });
     }
     live

@@ -130,10 +130,17 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         }
         let due = last_frame.is_none_or(|t| t.elapsed() >= if dirty { FRAME } else { IDLE_FRAME });
         if due {
-            let size = screen.terminal.size()?;
+            // a terminal error ends the loop like any other, so the
+            // recording is still completed below
+            let size = match screen.terminal.size() {
+                Ok(size) => size,
+                Err(e) => break Err(anyhow!("reading the terminal size: {e}")),
+            };
             viewport = ui::viewport(Rect::new(0, 0, size.width, size.height), &app);
             app.prepare(&viewport);
-            screen.terminal.draw(|frame| ui::draw(frame, &app))?;
+            if let Err(e) = screen.terminal.draw(|frame| ui::draw(frame, &app)) {
+                break Err(anyhow!("drawing: {e}"));
+            }
             last_frame = Some(Instant::now());
             dirty = false;
             // lets the end-to-end tests prove the terminal survives a panic

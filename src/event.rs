@@ -37,6 +37,8 @@ pub struct ProcessInfo {
     pub argv: Vec<String>,
     /// argv was longer than the kernel keeps; the last argument may be cut
     pub argv_truncated: bool,
+    /// the path filled the kernel's 256-byte buffer and may have been cut
+    pub filename_truncated: bool,
     pub cgroup_id: u64,
     /// exec time (or the process's start, for processes seen in /proc)
     pub start: WallTime,

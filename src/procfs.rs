@@ -31,6 +31,25 @@ pub fn scan(proc_root: &Path) -> Vec<ProcEntry> {
         .collect()
 }
 
+/// Whether this process sees the kernel's own process ids: /proc/self/status
+/// lists one pid per nested pid namespace, so one entry means the initial one.
+pub fn in_initial_pid_namespace() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| ns_pid_count(&s))
+        .is_some_and(|n| n == 1)
+}
+
+fn ns_pid_count(status: &str) -> Option<usize> {
+    Some(
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("NSpid:"))?
+            .split_ascii_whitespace()
+            .count(),
+    )
+}
+
 /// The process ids in /proc now.
 pub fn pids(proc_root: &Path) -> HashSet<u32> {
     pid_dirs(proc_root).collect()
@@ -134,6 +153,17 @@ mod tests {
         assert_eq!(s.flags, 4194560);
         assert_eq!(s.start_ticks, 5000);
         assert_eq!(parse_stat(b"garbage"), None);
+    }
+
+    #[test]
+    fn counts_pid_namespaces() {
+        assert_eq!(ns_pid_count("Name:\tx\nNSpid:\t1234\n"), Some(1));
+        assert_eq!(ns_pid_count("NSpid:\t1234\t5\n"), Some(2));
+        assert_eq!(ns_pid_count("Name:\tx\n"), None);
+        assert!(
+            in_initial_pid_namespace(),
+            "tests run in the initial pid namespace"
+        );
     }
 
     #[test]

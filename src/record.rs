@@ -17,6 +17,7 @@ struct ProcessOut<'a> {
     filename: &'a str,
     argv: &'a [String],
     argv_truncated: bool,
+    filename_truncated: bool,
     cgroup_id: u64,
     origin: &'static str,
 }
@@ -31,6 +32,7 @@ impl<'a> ProcessOut<'a> {
             filename: &p.filename,
             argv: &p.argv,
             argv_truncated: p.argv_truncated,
+            filename_truncated: p.filename_truncated,
             cgroup_id: p.cgroup_id,
             origin: origin_name(p.origin),
         }
@@ -131,6 +133,8 @@ struct LineIn {
     #[serde(default)]
     argv_truncated: bool,
     #[serde(default)]
+    filename_truncated: bool,
+    #[serde(default)]
     cgroup_id: u64,
     origin: Option<String>,
     start_time: Option<String>,
@@ -187,6 +191,7 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
                 .map(|a| sanitize::visible(a))
                 .collect(),
             argv_truncated: l.argv_truncated,
+            filename_truncated: l.filename_truncated,
             cgroup_id: l.cgroup_id,
             start,
             start_boot_ns: 0,
@@ -263,6 +268,7 @@ mod tests {
             filename: "/bin/echo".into(),
             argv: vec!["/bin/echo".into(), "a".into(), "b c".into()],
             argv_truncated: false,
+            filename_truncated: true,
             cgroup_id: 7,
             start: WallTime(1_700_000_000_000_000_001),
             start_boot_ns: 0,

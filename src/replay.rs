@@ -50,14 +50,27 @@ where
 {
     thread::Builder::new()
         .name("replay".into())
-        .spawn(move || play(events, speed, &|m| tx.send(E::from(m)).is_ok()))
+        .spawn(move || {
+            let send = |m: Message| tx.send(E::from(m)).is_ok();
+            let played = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                play(events, speed, &send)
+            }));
+            if played.is_err() {
+                send(Message::Failed("the replay thread panicked".into()));
+            }
+        })
         .context("starting the replay thread")
 }
 
 fn play(events: Vec<TraceEvent>, speed: f64, send: &dyn Fn(Message) -> bool) {
     let base = start_time(&events);
     let started = Instant::now();
-    let clock = |elapsed: Duration| WallTime(base.0 + (elapsed.as_secs_f64() * speed * 1e9) as u64);
+    let clock = |elapsed: Duration| {
+        WallTime(
+            base.0
+                .saturating_add((elapsed.as_secs_f64() * speed * 1e9) as u64),
+        )
+    };
     let mut pending = events.into_iter().peekable();
     if !send(Message::Clock(base)) {
         return;

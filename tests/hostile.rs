@@ -141,6 +141,18 @@ fn odd_execs_signals_cores_and_reparenting() {
     let tracer = JsonTracer::start(&[]);
 
     let (empty, _) = odd(&["empty-argv", "/bin/true"]);
+    // a path longer than the kernel program keeps
+    let deep = tempfile::tempdir().expect("tempdir");
+    let mut long_path = deep.path().to_path_buf();
+    for _ in 0..6 {
+        long_path.push("d".repeat(50));
+    }
+    std::fs::create_dir_all(&long_path).expect("deep directories");
+    long_path.push("true");
+    std::fs::copy("/bin/true", &long_path).expect("copy /bin/true");
+    let mut long_child = Command::new(&long_path).spawn().expect("spawn");
+    let long_pid = long_child.id();
+    long_child.wait().expect("wait");
     let (at, _) = odd(&["execveat", "/bin/echo", "execveat-marker"]);
     let signals = [1, 2, 3, 6, 9, 11, 13, 14, 15];
     let killed: Vec<(u32, u32)> = signals
@@ -164,7 +176,11 @@ fn odd_execs_signals_cores_and_reparenting() {
     std::thread::sleep(Duration::from_millis(800));
     let events = tracer.stop();
 
+    let e = find(&events, "exec", long_pid);
+    assert_eq!(e["filename_truncated"], true, "{e}");
+    assert_eq!(e["filename"].as_str().map(str::len), Some(255), "{e}");
     let e = find(&events, "exec", empty);
+    assert_eq!(e["filename_truncated"], false, "{e}");
     assert!(e["argv"] == json!([]) || e["argv"] == json!([""]), "{e}");
     assert_eq!(e["filename"], "/bin/true");
 

@@ -25,13 +25,22 @@ struct Tracing {
 
 impl Tracing {
     fn start(min_duration: Duration) -> Tracing {
+        Self::start_with(min_duration, true)
+    }
+
+    /// `forget_gone: false` leaves the pid map as the kernel program keeps it.
+    fn start_with(min_duration: Duration, forget_gone: bool) -> Tracing {
         let (tx, rx) = mpsc::channel();
         let load = LoadOptions {
             ring_buffer_bytes: 16 << 20,
             verbose: false,
             btf: None,
         };
-        let backend = Backend::start(BackendConfig::new(load, min_duration), tx).expect("load BPF");
+        let config = BackendConfig {
+            forget_gone,
+            ..BackendConfig::new(load, min_duration)
+        };
+        let backend = Backend::start(config, tx).expect("load BPF");
         Tracing {
             backend,
             rx,
@@ -301,7 +310,8 @@ fn min_duration_storm_keeps_every_long_exit() {
         return;
     }
     let _serial = common::serial();
-    let mut t = Tracing::start(Duration::from_millis(50));
+    // the kernel program alone must leave nothing behind: no clean-up from /proc
+    let mut t = Tracing::start_with(Duration::from_millis(50), false);
     let started = Instant::now();
     let short: HashSet<u32> = storm(20_000, 2, "/bin/true", &[]).into_iter().collect();
     let short_secs = started.elapsed().as_secs_f64();
@@ -371,7 +381,9 @@ fn threads_exec_and_exit_count_once_per_process() {
     let e = t.exit_of(pid);
     assert_eq!(e.status.code(), Some(5));
     // nor are threads that all end at once in exit_group, on both CPUs
-    let group_exits: Vec<u32> = (0..30).map(|_| run(odd, &["group-exit", "8", "6"])).collect();
+    let group_exits: Vec<u32> = (0..30)
+        .map(|_| run(odd, &["group-exit", "8", "6"]))
+        .collect();
     for pid in &group_exits {
         assert_eq!(t.exit_of(*pid).status.code(), Some(6));
     }

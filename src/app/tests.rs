@@ -308,12 +308,23 @@ fn pause_holds_events_and_counts_them() {
     ))]));
     app.apply(events(vec![TraceEvent::Exec(process(61, "later", 9))]));
     assert_eq!(app.held_events, 2);
+    // snapshots held while paused do not pile up
+    for pid in 0..50 {
+        app.apply(Message::Snapshot(vec![process(pid, "s", 1)]));
+    }
+    let snapshots = app.held.as_ref().map_or(0, |h| {
+        h.iter()
+            .filter(|m| matches!(m, Message::Snapshot(_)))
+            .count()
+    });
+    assert_eq!(snapshots, 1);
     assert_eq!(finished_pids(&mut app).len(), 3);
     app.handle_key(key(KeyCode::Char(' ')));
     assert!(!app.paused());
     assert_eq!(app.held_events, 0);
     assert_eq!(finished_pids(&mut app)[0], 60);
-    assert_eq!(live_pids(&mut app), [61]);
+    // the newest snapshot (pid 49), then what came after it
+    assert_eq!(live_pids(&mut app), [49]);
 }
 
 #[test]

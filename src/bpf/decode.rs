@@ -154,6 +154,7 @@ pub fn exec_record(bytes: &[u8], clock: &BootClock) -> Result<ProcessInfo, Decod
         filename: sanitize::c_string(&data[..f]),
         argv: sanitize::argv(&data[f..f + a]),
         argv_truncated: flags & record_flags::RECORD_ARGS_TRUNCATED.0 != 0,
+        filename_truncated: flags & record_flags::RECORD_FILENAME_TRUNCATED.0 != 0,
         cgroup_id: r.cgroup_id,
         start: clock.to_wall(r.start_ns),
         start_boot_ns: r.start_ns,

@@ -219,10 +219,17 @@ impl<'obj> Tracer<'obj> {
             .collect()
     }
 
-    /// Removes a process's record (one whose exit was never seen).
-    pub fn forget(&self, pid: u32) {
+    /// Removes a process's record (one whose exit was never seen), unless
+    /// the pid now belongs to a newer process. True when it was removed.
+    pub fn forget(&self, pid: u32, start_boot_ns: u64) -> bool {
+        let map = &self.skel.maps.pids;
+        let key = pid.to_ne_bytes();
+        let Ok(Some(value)) = map.lookup(&key, MapFlags::ANY) else {
+            return false;
+        };
+        let record: types::exec_record = decode::from_bytes(&value);
         // a record already gone is what we wanted
-        let _ = self.skel.maps.pids.delete(&pid.to_ne_bytes());
+        record.start_ns == start_boot_ns && map.delete(&key).is_ok()
     }
 
     /// Adds records for processes that were running before tracing began.

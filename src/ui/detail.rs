@@ -39,7 +39,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     };
     let mut lines = vec![
         field("argv", argv(p)),
-        field("filename", p.filename.clone()),
+        field(
+            "filename",
+            format!(
+                "{}{}",
+                p.filename,
+                if p.filename_truncated {
+                    " (may be cut)"
+                } else {
+                    ""
+                }
+            ),
+        ),
         field("user", format!("{user} (uid {})", p.uid)),
         field("cgroup id", p.cgroup_id.to_string()),
     ];
