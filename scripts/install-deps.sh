@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
-# Installs the system packages tracer-tui needs to build, only those that are missing.
-# Idempotent: a machine that already has them is left alone.
+# Installs the system packages tracer-tui needs to build and test, only the
+# missing ones. Idempotent: a machine that has them all is left alone.
 set -euo pipefail
 
-need=(clang libelf-dev zlib1g-dev pkg-config make tmux)
+# package, and how to tell it is there (a command, or a file it installs)
+need=(
+  "clang:command:clang"
+  "libelf-dev:file:/usr/include/libelf.h"
+  "zlib1g-dev:file:/usr/include/zlib.h"
+  "pkg-config:command:pkg-config"
+  "make:command:make"
+  "gcc:command:cc"
+  "tmux:command:tmux"
+  "python3:command:python3"
+  "procps:command:pkill"
+  "util-linux:command:setpriv"
+)
 missing=()
-for pkg in "${need[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$pkg")
-  fi
+for entry in "${need[@]}"; do
+  IFS=: read -r pkg kind probe <<< "$entry"
+  case "$kind" in
+    command) command -v "$probe" > /dev/null 2>&1 && continue ;;
+    file) [ -e "$probe" ] && continue ;;
+  esac
+  missing+=("$pkg")
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
@@ -22,5 +37,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 echo "install-deps: done" >&2
