@@ -27,7 +27,6 @@ OUT = os.path.join(ROOT, "target", "bench")
 TRACER = os.path.join(ROOT, "target", "release", "tracer-tui")
 STORM = os.path.join(OUT, "exec-storm")
 CHILD = os.path.join(OUT, "storm-child")
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def build():
@@ -39,8 +38,8 @@ def build():
     subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
 
 
-def storm(n, k, pidfile=None):
-    cmd = [STORM, "-n", str(n), "-k", str(k)]
+def storm(n, k, pidfile=None, argv_bytes=0):
+    cmd = [STORM, "-n", str(n), "-k", str(k), "-a", str(argv_bytes)]
     if pidfile:
         cmd += ["-p", pidfile]
     out = subprocess.run(cmd + [CHILD], check=True, capture_output=True, text=True).stdout
@@ -48,9 +47,16 @@ def storm(n, k, pidfile=None):
 
 
 def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    """CPU time of all the process's threads, in nanoseconds' precision
+    (/proc/PID/task/TID/schedstat), not clock ticks."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total / 1e9
 
 
 def status_kb(pid, key):
@@ -117,12 +123,12 @@ class Tracer:
             subprocess.run(["tmux", "-L", self.session, "kill-server"], capture_output=True)
 
 
-def measured_round(mode, n, k):
+def measured_round(mode, n, k, argv_bytes=0):
     if mode == "none":
-        return storm(n, k)
+        return storm(n, k, argv_bytes=argv_bytes)
     tracer = Tracer(mode)
     cpu0, bpf0 = cpu_seconds(tracer.pid), bpf_stats(tracer.pid)
-    result = storm(n, k)
+    result = storm(n, k, argv_bytes=argv_bytes)
     # the reader drains on a timer: give it the time to take the tail in
     time.sleep(0.3)
     cpu1, bpf1 = cpu_seconds(tracer.pid), bpf_stats(tracer.pid)
@@ -163,6 +169,8 @@ def main():
     parser.add_argument("-n", type=int, default=20000, help="processes per storm")
     parser.add_argument("-k", type=int, default=2, help="storm workers")
     parser.add_argument("--modes", default="json,dashboard")
+    parser.add_argument("--argv-bytes", type=int, default=256,
+                        help="an extra argument of this many bytes for each child, for the BPF-cost storms")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (it loads BPF and enables kernel.bpf_stats_enabled)")
@@ -172,6 +180,7 @@ def main():
     old = open(stats_file).read().strip()
     results = {m: [] for m in modes}
     costs = {m: [] for m in modes[1:]}
+    long_costs = {m: [] for m in modes[1:]}
     try:
         with open(stats_file, "w") as f:
             f.write("0")
@@ -186,6 +195,7 @@ def main():
         for mode in modes[1:]:
             for _ in range(3):
                 costs[mode].append(measured_round(mode, args.n, args.k)["bpf"])
+                long_costs[mode].append(measured_round(mode, args.n, args.k, args.argv_bytes)["bpf"])
     finally:
         with open(stats_file, "w") as f:
             f.write(old)
@@ -206,15 +216,19 @@ def main():
         tracer_us_per_proc = statistics.median(x["tracer_cpu_s"] * 1e6 / x["spawned"] for x in rs)
         # two events per process: its exec and its exit
         tracer_us_per_event = tracer_us_per_proc / 2
-        exec_ns = [b[0][0] / max(b[0][1], 1) for b in costs[mode] if len(b) >= 2]
-        exit_ns = [b[1][0] / max(b[1][1], 1) for b in costs[mode] if len(b) >= 2]
-        pair_us = (statistics.median(exec_ns) + statistics.median(exit_ns)) / 1000
+        def per_run(samples):
+            exec_ns = statistics.median(b[0][0] / max(b[0][1], 1) for b in samples if len(b) >= 2)
+            exit_ns = statistics.median(b[1][0] / max(b[1][1], 1) for b in samples if len(b) >= 2)
+            return exec_ns, exit_ns, (exec_ns + exit_ns) / 1000
+        exec_ns, exit_ns, pair_us = per_run(costs[mode])
+        long_exec_ns, _, long_pair_us = per_run(long_costs[mode])
         added = storm_cpu - base_cpu + tracer_us_per_proc
         rss = max(x["rss_kb"] for x in rs)
         print(f"{mode:<10} execs/s median {med:8.0f} (min {lo:.0f}, max {hi:.0f}); "
               f"ratio traced/untraced median {rmed:.3f} (min {rlo:.3f}, max {rhi:.3f})")
-        print(f"{'':<10} BPF {statistics.median(exec_ns):.0f} ns per exec run, "
-              f"{statistics.median(exit_ns):.0f} ns per exit run, {pair_us:.2f} us per exec+exit")
+        print(f"{'':<10} BPF {exec_ns:.0f} ns per exec run, {exit_ns:.0f} ns per exit run, "
+              f"{pair_us:.2f} us per exec+exit (argv of 16 bytes); with {args.argv_bytes} more "
+              f"bytes of argv: {long_exec_ns:.0f} ns per exec, {long_pair_us:.2f} us per pair")
         print(f"{'':<10} storm CPU {storm_cpu:.1f} us/exec (+{storm_cpu - base_cpu:.1f}); "
               f"tracer {tracer_us_per_proc:.2f} us/process, {tracer_us_per_event:.2f} us/event; "
               f"added CPU per traced process {added:.1f} us; peak RSS {rss / 1024:.1f} MiB")

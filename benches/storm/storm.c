@@ -4,7 +4,10 @@
  * machine allows (posix_spawn + wait), then prints what it did as one line
  * of key=value pairs.
  *
- *   exec-storm -n N -k K [-l LIFETIME_US] [-c EXIT_CODE] [-p PIDFILE] CHILD
+ *   exec-storm -n N -k K [-l LIFETIME_US] [-c EXIT_CODE] [-a BYTES] [-p PIDFILE] CHILD
+ *
+ * With -a, each child gets one more argument of BYTES characters, so that
+ * the tracer's argv copy has something to copy.
  *
  * With -p, every child's pid is written to PIDFILE (one per line), so a
  * test can check that each one was seen.
@@ -27,6 +30,7 @@ static long per_worker, extra;
 static const char *child;
 static char lifetime[32] = "0", code[32] = "0";
 static pid_t *pids;
+static char *padding;
 static long failures;
 
 static void *worker(void *arg)
@@ -34,7 +38,7 @@ static void *worker(void *arg)
 	long w = (long)arg;
 	long count = per_worker + (w < extra);
 	long base = w * per_worker + (w < extra ? w : extra);
-	char *argv[] = { (char *)"storm-child", lifetime, code, NULL };
+	char *argv[] = { (char *)"storm-child", lifetime, code, padding, NULL };
 
 	for (long i = 0; i < count; i++) {
 		pid_t pid;
@@ -62,15 +66,20 @@ int main(int argc, char **argv)
 	const char *pidfile = NULL;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:k:l:c:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:k:l:c:a:p:")) != -1) {
 		switch (opt) {
 		case 'n': n = atol(optarg); break;
 		case 'k': k = atol(optarg); break;
 		case 'l': snprintf(lifetime, sizeof(lifetime), "%ld", atol(optarg)); break;
 		case 'c': snprintf(code, sizeof(code), "%ld", atol(optarg)); break;
 		case 'p': pidfile = optarg; break;
+		case 'a':
+			padding = calloc(atol(optarg) + 1, 1);
+			if (padding)
+				memset(padding, 'x', atol(optarg));
+			break;
 		default:
-			fprintf(stderr, "usage: exec-storm -n N -k K [-l US] [-c CODE] [-p PIDFILE] CHILD\n");
+			fprintf(stderr, "usage: exec-storm -n N -k K [-l US] [-c CODE] [-a BYTES] [-p PIDFILE] CHILD\n");
 			return 2;
 		}
 	}
