@@ -232,6 +232,9 @@ def main():
         print(f"{'':<10} storm CPU {storm_cpu:.1f} us/exec (+{storm_cpu - base_cpu:.1f}); "
               f"tracer {tracer_us_per_proc:.2f} us/process, {tracer_us_per_event:.2f} us/event; "
               f"added CPU per traced process {added:.1f} us; peak RSS {rss / 1024:.1f} MiB")
+        # the storm's CPU varies from round to round by more than the BPF
+        # time it absorbs; this sum of the two measured costs is steadier
+        print(f"{'':<10} BPF per pair + tracer per process: {pair_us + tracer_us_per_proc:.1f} us")
         spawned, execs, exits, drops = seen(mode, args.n, args.k)
         print(f"{'':<10} seen: {execs}/{spawned} execs, {exits}/{spawned} exits, "
               f"kernel drops {drops}")
