@@ -34,8 +34,9 @@ impl From<Message> for Event {
     }
 }
 
-/// A frame at most this often while events stream in.
-const FRAME: Duration = Duration::from_millis(50);
+/// A frame at most this often while trace events stream in (a key press is
+/// drawn at once): under an exec storm, frames cost the traced machine CPU.
+const FRAME: Duration = Duration::from_millis(100);
 /// And at least this often, so ages and rates move.
 const IDLE_FRAME: Duration = Duration::from_millis(500);
 /// Most time spent taking in events before a frame is drawn.
@@ -87,6 +88,8 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
     let mut viewport = Viewport::default();
     let mut last_frame: Option<Instant> = None;
     let mut dirty = true;
+    // a key or mouse event: draw without waiting for the frame interval
+    let mut urgent = false;
     let result = loop {
         if quit.load(Ordering::Relaxed) {
             break Ok(());
@@ -95,6 +98,7 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
             break Err(anyhow!("{reason}"));
         }
         let wait = match last_frame {
+            _ if urgent => Duration::ZERO,
             Some(t) if dirty => FRAME.saturating_sub(t.elapsed()),
             Some(t) => IDLE_FRAME.saturating_sub(t.elapsed()),
             None => Duration::ZERO,
@@ -106,6 +110,7 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
                 let mut next = Some(first);
                 while let Some(event) = next.take() {
                     dirty = true;
+                    urgent |= !matches!(event, Event::Source(_));
                     if let Some(s) =
                         handle(event, &mut app, backend.as_ref(), &mut recorder, &viewport)
                     {
@@ -128,7 +133,8 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         if backend.is_some() {
             app.tick(WallTime(clock::wall_ns()));
         }
-        let due = last_frame.is_none_or(|t| t.elapsed() >= if dirty { FRAME } else { IDLE_FRAME });
+        let due = urgent
+            || last_frame.is_none_or(|t| t.elapsed() >= if dirty { FRAME } else { IDLE_FRAME });
         if due {
             // a terminal error ends the loop like any other, so the
             // recording is still completed below
@@ -143,6 +149,7 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
             }
             last_frame = Some(Instant::now());
             dirty = false;
+            urgent = false;
             // lets the end-to-end tests prove the terminal survives a panic
             if std::env::var_os("TRACER_TUI_TEST_PANIC").is_some() {
                 panic!("TRACER_TUI_TEST_PANIC is set");

@@ -199,7 +199,10 @@ fn stream_with_min_duration_prints_exec_before_each_exit() {
     let short_pids = std::sync::Mutex::new(Vec::new());
     let mut lines = run.wait_for("[SIGKILL]", &|| {
         let mut short = Command::new("sleep").arg("0.01").spawn().expect("spawn");
-        short_pids.lock().expect("pids").push(short.id().to_string());
+        short_pids
+            .lock()
+            .expect("pids")
+            .push(short.id().to_string());
         let _ = short.wait();
         let mut c = Command::new("sleep").arg("5").spawn().expect("spawn");
         std::thread::sleep(Duration::from_millis(150));
