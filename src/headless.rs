@@ -9,14 +9,22 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 
 use crate::backend::{Backend, Message};
-use crate::cli::Mode;
 use crate::event::{ExitInfo, ProcessInfo, TraceEvent, WallTime};
 use crate::record;
+
+/// The two line formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// the original tracer's columns
+    Stream,
+    /// NDJSON records
+    Json,
+}
 
 /// Writes events until `quit` is set, the reader closes the pipe, or the
 /// backend fails. Everything received is flushed before returning.
 pub fn run(
-    mode: Mode,
+    mode: Format,
     min_duration: Duration,
     backend: Backend,
     messages: Receiver<Message>,
@@ -68,7 +76,7 @@ fn backend_stop(backend: &Backend) -> Result<()> {
 }
 
 struct Sink {
-    mode: Mode,
+    mode: Format,
     /// with a min duration, each exit is preceded by its exec, as the
     /// original tracer did, and execs are not printed on their own
     exec_with_exit: bool,
@@ -77,21 +85,19 @@ struct Sink {
 impl Sink {
     fn header(&self, out: &mut impl Write) -> io::Result<()> {
         match self.mode {
-            Mode::Dashboard => Ok(()),
-            Mode::Stream => writeln!(
+            Format::Stream => writeln!(
                 out,
                 "{:<8} {:<5} {:<16} {:<7} {:<7} FILENAME/EXIT CODE",
                 "TIME", "EVENT", "COMM", "PID", "PPID"
             ),
-            Mode::Json => Ok(()),
+            Format::Json => Ok(()),
         }
     }
 
     fn write(&mut self, out: &mut impl Write, event: &TraceEvent) -> io::Result<()> {
         match self.mode {
-            Mode::Dashboard => Ok(()),
-            Mode::Json => writeln!(out, "{}", record::to_line(event)),
-            Mode::Stream => match event {
+            Format::Json => writeln!(out, "{}", record::to_line(event)),
+            Format::Stream => match event {
                 TraceEvent::Exec(p) if !self.exec_with_exit => exec_line(out, p),
                 TraceEvent::Exec(_) => Ok(()),
                 TraceEvent::Exit(e) => {
@@ -191,7 +197,7 @@ mod tests {
     #[test]
     fn stream_lines_follow_the_original_format() {
         let mut sink = Sink {
-            mode: Mode::Stream,
+            mode: Format::Stream,
             exec_with_exit: false,
         };
         let lines = render(&mut sink, &[exit(3 << 8), exit(9), exit(0x80 | 11)]);
@@ -206,7 +212,7 @@ mod tests {
     #[test]
     fn min_duration_prints_exec_with_each_exit() {
         let mut sink = Sink {
-            mode: Mode::Stream,
+            mode: Format::Stream,
             exec_with_exit: true,
         };
         let exec = TraceEvent::Exec(ProcessInfo::default());
@@ -220,7 +226,7 @@ mod tests {
     #[test]
     fn lost_line() {
         let mut sink = Sink {
-            mode: Mode::Stream,
+            mode: Format::Stream,
             exec_with_exit: false,
         };
         let drops = Drops {

@@ -51,11 +51,13 @@ fn run(cli: Cli) -> Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&quit))
             .context("installing signal handlers")?;
     }
-    if cli.mode() == Mode::Dashboard {
-        return dashboard::run(&cli, &quit);
-    }
+    let format = match cli.mode() {
+        Mode::Dashboard => return dashboard::run(&cli, &quit),
+        Mode::Stream => headless::Format::Stream,
+        Mode::Json => headless::Format::Json,
+    };
     let (tx, rx) = mpsc::channel::<Message>();
     let config = BackendConfig::new(cli.load_options(), cli.min_duration);
     let backend = Backend::start(config, tx)?;
-    headless::run(cli.mode(), cli.min_duration, backend, rx, &quit)
+    headless::run(format, cli.min_duration, backend, rx, &quit)
 }
