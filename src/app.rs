@@ -8,7 +8,7 @@ mod rates;
 mod rows;
 mod view;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -278,8 +278,17 @@ impl App {
     fn apply_now(&mut self, message: Message) {
         match message {
             Message::Events(events) => {
+                // under a storm most processes begin and end within one
+                // batch: they need no live row, only a finished one
+                let ended: HashSet<(u32, WallTime)> = events
+                    .iter()
+                    .filter_map(|e| match e {
+                        TraceEvent::Exit(x) => Some((x.process.pid, x.process.start)),
+                        _ => None,
+                    })
+                    .collect();
                 for event in events {
-                    self.apply_event(event);
+                    self.apply_event(event, &ended);
                 }
             }
             Message::Snapshot(processes) => self.apply_snapshot(processes),
@@ -316,11 +325,14 @@ impl App {
         Arc::clone(name)
     }
 
-    fn apply_event(&mut self, event: TraceEvent) {
+    fn apply_event(&mut self, event: TraceEvent, ended: &HashSet<(u32, WallTime)>) {
         match event {
             TraceEvent::Exec(p) => {
                 self.execs_seen += 1;
                 self.rates.exec(p.start);
+                if ended.contains(&(p.pid, p.start)) {
+                    return;
+                }
                 let (pid, user, seen) = (p.pid, self.user(p.uid), self.now.max(p.start));
                 self.live.insert(pid, LiveRow::new(p, user, seen));
                 self.live_stale = true;

@@ -65,6 +65,23 @@ fn exec_then_exit_moves_a_process_from_live_to_finished() {
 }
 
 #[test]
+fn a_process_that_begins_and_ends_in_one_batch_needs_no_live_row() {
+    let mut app = prepared(App::new(config()));
+    let p = process(10, "make", 1);
+    app.apply(events(vec![
+        TraceEvent::Exec(p.clone()),
+        TraceEvent::Exit(exit(p, 5, 0)),
+    ]));
+    assert!(!app.live_stale, "the live table was touched");
+    assert_eq!(finished_pids(&mut app), [10]);
+    assert_eq!(
+        app.finished_row(0).map(|r| r.command.as_str()),
+        Some("make --arg10")
+    );
+    assert_eq!((app.execs_seen, app.exits_seen), (1, 1));
+}
+
+#[test]
 fn pid_reuse_does_not_remove_the_new_process() {
     let mut app = App::new(config());
     let old = process(10, "old", 1);
