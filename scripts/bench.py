@@ -229,7 +229,7 @@ def main():
         print(f"{'':<10} BPF {exec_ns:.0f} ns per exec run, {exit_ns:.0f} ns per exit run, "
               f"{pair_us:.2f} us per exec+exit (argv of 16 bytes); with {args.argv_bytes} more "
               f"bytes of argv: {long_exec_ns:.0f} ns per exec, {long_pair_us:.2f} us per pair")
-        print(f"{'':<10} storm CPU {storm_cpu:.1f} us/exec (+{storm_cpu - base_cpu:.1f}); "
+        print(f"{'':<10} storm CPU {storm_cpu:.1f} us/exec ({storm_cpu - base_cpu:+.1f}); "
               f"tracer {tracer_us_per_proc:.2f} us/process, {tracer_us_per_event:.2f} us/event; "
               f"added CPU per traced process {added:.1f} us; peak RSS {rss / 1024:.1f} MiB")
         # the storm's CPU varies from round to round by more than the BPF
