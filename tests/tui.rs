@@ -318,3 +318,64 @@ fn too_small_then_resized() {
     tmux.wait_for("Finished", WAIT);
     quit_and_check_shell(&tmux);
 }
+
+/// An SGR mouse report, as a terminal sends it (1-based column and row).
+fn mouse(tmux: &Tmux, button: u8, column: u16, row: u16) {
+    tmux.text(&format!(
+        "\x1b[<{button};{column};{row}M\x1b[<{button};{column};{row}m"
+    ));
+}
+
+#[test]
+fn mouse_sorts_selects_and_scrolls() {
+    let (tmux, _dir, _) = replay_in_tmux("mouse", (120, 40), "");
+    let screen = tmux.wait_for("replay finished", WAIT);
+    let lines: Vec<&str> = screen.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.contains("END▼"))
+        .expect("finished header");
+    let column = lines[header].find("DURATION").expect("DURATION title");
+    let x = lines[header][..column].chars().count() as u16 + 1;
+    let y = header as u16 + 1;
+
+    // a click on a title sorts by it, a second click reverses
+    mouse(&tmux, 0, x + 2, y);
+    let screen = tmux.wait_for("DURATION▼", WAIT);
+    let rows: Vec<&str> = screen.lines().skip(header + 1).take(3).collect();
+    assert!(rows[0].contains("500.0ms"), "longest first:\n{screen}");
+    mouse(&tmux, 0, x + 2, y);
+    tmux.wait_for("DURATION▲", WAIT);
+
+    // a click on a row selects it; Enter shows that process
+    mouse(&tmux, 0, 5, y + 1);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_until("the detail pane", WAIT, |s| {
+        s.contains(" pid ") && s.contains("duration")
+    });
+    let detail = screen
+        .lines()
+        .find(|l| l.contains(" pid "))
+        .expect("detail title")
+        .to_string();
+    // the pane takes room: find the table's header again
+    let title = screen
+        .lines()
+        .position(|l| l.contains("DURATION▲"))
+        .expect("finished header");
+    let first_row = screen.lines().nth(title + 1).expect("first row");
+    let pid = first_row.split_whitespace().nth(2).expect("pid column");
+    assert!(
+        detail.contains(&format!("pid {pid}")),
+        "{detail} vs {first_row}"
+    );
+
+    // the wheel moves the selection down the table under the pointer
+    mouse(&tmux, 65, 5, y + 2);
+    tmux.wait_until("the selection to move", WAIT, |s| {
+        s.lines()
+            .find(|l| l.contains(" pid "))
+            .is_some_and(|l| l != detail)
+    });
+    quit_and_check_shell(&tmux);
+}

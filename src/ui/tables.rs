@@ -15,7 +15,7 @@ use crate::app::{
 /// Column widths, in the column enums' order; 0 takes the rest of the line,
 /// so the command never pushes another column off screen.
 const LIVE_WIDTHS: [u16; 6] = [7, 7, 9, 16, 7, 0];
-const FINISHED_WIDTHS: [u16; 8] = [12, 7, 7, 9, 16, 8, 12, 0];
+const FINISHED_WIDTHS: [u16; 8] = [12, 7, 7, 9, 16, 9, 12, 0];
 const SPACING: u16 = 1;
 
 fn block(focused: bool) -> Block<'static> {
@@ -239,4 +239,29 @@ fn finished_row(r: &FinishedRow, utc_offset: i64) -> Row<'static> {
         FinishedColumn::Command => Cell::from(r.command.clone()),
     });
     Row::new(cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fits<C: Column>(widths: &[u16]) {
+        for (c, &w) in C::ALL.iter().zip(widths) {
+            // the title with its sort arrow must show whole
+            let needed = c.title().chars().count() as u16 + 1;
+            assert!(
+                w == 0 || needed <= w,
+                "{} needs {needed} columns, has {w}",
+                c.title()
+            );
+        }
+    }
+
+    #[test]
+    fn titles_and_arrows_fit_their_columns() {
+        assert_eq!(LIVE_WIDTHS.len(), LiveColumn::ALL.len());
+        assert_eq!(FINISHED_WIDTHS.len(), FinishedColumn::ALL.len());
+        fits::<LiveColumn>(&LIVE_WIDTHS);
+        fits::<FinishedColumn>(&FINISHED_WIDTHS);
+    }
 }

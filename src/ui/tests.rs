@@ -186,8 +186,8 @@ fn failures_and_signals_stand_out() {
     assert_eq!(buffer[(x, y)].fg, Color::Magenta);
     let (x, y) = find("SIGSEGV core").expect("core dump on screen");
     assert_eq!(buffer[(x, y)].fg, Color::Magenta);
-    let (x, y) = find("1.50s    1 ")
-        .map(|(x, y)| (x + 9, y))
+    let (x, y) = find("1.50s     1 ")
+        .map(|(x, y)| (x + 10, y))
         .expect("exit code 1 on screen");
     assert_eq!(buffer[(x, y)].fg, Color::Red);
     // the selected row is drawn in the selection colours
