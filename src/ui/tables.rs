@@ -176,8 +176,9 @@ pub fn render_finished(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .filter_map(|seq| app.finished_row(*seq))
         .map(|r| {
-            let row = finished_row(r, offset);
-            if Some(r.seq) == selected {
+            let is_selected = Some(r.seq) == selected;
+            let row = finished_row(r, offset, is_selected);
+            if is_selected {
                 row.style(selected_style(focused))
             } else if is_recent(app, r.exit.end) {
                 row.style(Style::new().add_modifier(Modifier::BOLD))
@@ -219,7 +220,9 @@ pub fn render_finished(frame: &mut Frame, area: Rect, app: &App) {
     draw_table(frame, area, &t, contents);
 }
 
-fn finished_row(r: &FinishedRow, utc_offset: i64) -> Row<'static> {
+/// A selected row is drawn in the selection's colours alone, so its text
+/// stays readable on the highlight.
+fn finished_row(r: &FinishedRow, utc_offset: i64, selected: bool) -> Row<'static> {
     let e = &r.exit;
     let cells = FinishedColumn::ALL.iter().map(|c| match c {
         FinishedColumn::End => Cell::from(format::time_of_day(e.end, utc_offset)),
@@ -231,6 +234,7 @@ fn finished_row(r: &FinishedRow, utc_offset: i64) -> Row<'static> {
         FinishedColumn::Exit => {
             let cell = Cell::from(e.status.label());
             match (e.status.code(), e.status.signal()) {
+                _ if selected => cell,
                 (Some(0), _) => cell,
                 (Some(_), _) => cell.red(),
                 _ => cell.magenta().bold(),

@@ -193,4 +193,22 @@ fn failures_and_signals_stand_out() {
     // the selected row is drawn in the selection colours
     let (x, y) = find("22:14:56.003").expect("newest row");
     assert_eq!(buffer[(x, y)].bg, Color::Cyan);
+
+    // selected, a killed process's status is in the selection's colours
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    let terminal = render(&mut app, 120, 30);
+    let buffer = terminal.backend().buffer();
+    let y = (0..buffer.area.height)
+        .find(|&y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+                .contains("SIGKILL")
+        })
+        .expect("SIGKILL row");
+    let cells: Vec<_> = (0..buffer.area.width).map(|x| &buffer[(x, y)]).collect();
+    assert!(cells[1..100]
+        .iter()
+        .all(|c| c.bg == Color::Cyan && c.fg == Color::Black));
 }
