@@ -257,13 +257,16 @@ impl App {
         if let Some(held) = &mut self.held {
             match message {
                 Message::Events(ref events) => self.held_events += events.len() as u64,
-                Message::Clock(_) | Message::Failed(_) | Message::End => {
-                    // time, failures and the end are not held back
+                Message::Clock(_)
+                | Message::Failed(_)
+                | Message::End
+                | Message::MinDuration(_)
+                | Message::CommandFailed(_) => {
+                    // time, the filter's state, failures and the end are not held back
                     return self.apply_now(message);
                 }
                 // a snapshot replaces the live table: only the newest matters
                 Message::Snapshot(_) => held.retain(|m| !matches!(m, Message::Snapshot(_))),
-                _ => {}
             }
             held.push(message);
             // a pause must not hold more than the finished list could show
@@ -331,6 +334,10 @@ impl App {
                 self.execs_seen += 1;
                 self.rates.exec(p.start);
                 if ended.contains(&(p.pid, p.start)) {
+                    // an image this process exec'd before this one is gone too
+                    if self.live.remove(&p.pid).is_some() {
+                        self.live_stale = true;
+                    }
                     return;
                 }
                 let (pid, user, seen) = (p.pid, self.user(p.uid), self.now.max(p.start));
@@ -789,7 +796,9 @@ impl App {
 
 /// Same process, not just the same pid: pid reuse must not merge rows.
 fn same_process(a: &ProcessInfo, b: &ProcessInfo) -> bool {
-    a.pid == b.pid && (a.start_boot_ns == b.start_boot_ns || a.start == b.start)
+    // a replay has no boot-time stamps (0): only the start time tells there
+    a.pid == b.pid
+        && ((a.start_boot_ns != 0 && a.start_boot_ns == b.start_boot_ns) || a.start == b.start)
 }
 
 fn duration_ns(d: Duration) -> u64 {

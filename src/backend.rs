@@ -241,9 +241,9 @@ fn forward(
     send(Message::Events(events))
 }
 
-/// The pid map's records. Records of processes that are gone from /proc
-/// (they ended before the program was attached, or while their exit could
-/// not be seen) are removed from the kernel map too, so it cannot leak.
+/// The pid map's records. Records of processes that no longer exist (they
+/// ended before the program was attached, or while their exit could not be
+/// seen) are removed from the kernel map too, so it cannot leak.
 fn snapshot(
     tracer: &Tracer,
     config: &BackendConfig,
@@ -251,13 +251,13 @@ fn snapshot(
     clock: &BootClock,
 ) -> Vec<ProcessInfo> {
     let mut live = tracer.snapshot(clock);
-    let running = procfs::pids(&config.proc_root);
-    // only records older than a second: a new process may not be in the
-    // /proc listing read just after the map
+
+    // only records older than a second: a process that has just exec'd
+    // is surely alive, and forget() checks the record is still the same one
     let settled = taken_at.saturating_sub(1_000_000_000);
     if config.use_proc && config.forget_gone {
         live.retain(|p| {
-            let gone = !running.contains(&p.pid) && p.start_boot_ns <= settled;
+            let gone = p.start_boot_ns <= settled && !procfs::exists(p.pid);
             !(gone && tracer.forget(p.pid, p.start_boot_ns))
         });
     }

@@ -45,7 +45,6 @@ const DRAIN_BUDGET: Duration = Duration::from_millis(20);
 pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
     let (tx, rx) = mpsc::channel::<Event>();
     // everything that can fail with a plain message fails before the screen changes
-    let mut recorder = cli.record.as_deref().map(Recorder::create).transpose()?;
     let users = users::load(Path::new("/etc/passwd"));
     let (backend, host, filter_in_app) = match &cli.replay {
         Some(path) => {
@@ -70,6 +69,8 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
             )
         }
     };
+    // created once tracing works, so a failed start leaves an old file alone
+    let mut recorder = cli.record.as_deref().map(Recorder::create).transpose()?;
     let mut app = App::new(AppConfig {
         max_finished: cli.max_finished as usize,
         min_duration: cli.min_duration,
@@ -132,6 +133,10 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         }
         if backend.is_some() {
             app.tick(WallTime(clock::wall_ns()));
+        }
+        // a failed source ends the run before anything more is drawn
+        if let Some(reason) = &app.failure {
+            break Err(anyhow!("{reason}"));
         }
         let due = urgent
             || last_frame.is_none_or(|t| t.elapsed() >= if dirty { FRAME } else { IDLE_FRAME });

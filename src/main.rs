@@ -40,14 +40,26 @@ fn one_line(e: &anyhow::Error) -> String {
     sanitize::visible(&format!("{e:#}").replace('\n', " "))
 }
 
+/// Whether a signal's disposition is SIG_IGN, as nohup leaves SIGHUP.
+fn ignored(signal: i32) -> bool {
+    // SAFETY: a zeroed sigaction is a valid out-parameter; a null new action
+    // only reads the current one.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     let quit = Arc::new(AtomicBool::new(false));
-    // a closed terminal (SIGHUP) ends the run like SIGINT and SIGTERM: cleanly, flushed
-    for signal in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ] {
+    // a closed terminal (SIGHUP) ends the run like SIGINT and SIGTERM: cleanly,
+    // flushed; unless it was ignored on purpose (nohup)
+    let mut signals = vec![signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM];
+    if !ignored(signal_hook::consts::SIGHUP) {
+        signals.push(signal_hook::consts::SIGHUP);
+    }
+    for signal in signals {
         signal_hook::flag::register(signal, Arc::clone(&quit))
             .context("installing signal handlers")?;
     }

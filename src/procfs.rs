@@ -1,6 +1,5 @@
 //! Reads the processes that were running before tracing began from /proc.
 
-use std::collections::HashSet;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -31,28 +30,25 @@ pub fn scan(proc_root: &Path) -> Vec<ProcEntry> {
         .collect()
 }
 
-/// Whether this process sees the kernel's own process ids: /proc/self/status
-/// lists one pid per nested pid namespace, so one entry means the initial one.
+/// The inode number of the initial pid namespace (PROC_PID_INIT_INO).
+const INITIAL_PID_NS_INO: u64 = 0xEFFF_FFFC;
+
+/// Whether this process is in the initial pid namespace, whose pids are the
+/// kernel's own (the BPF program sees those); a container's /proc shows
+/// others. Told by the namespace's inode, which no container can share.
 pub fn in_initial_pid_namespace() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| ns_pid_count(&s))
-        .is_some_and(|n| n == 1)
+    fs::metadata("/proc/self/ns/pid").is_ok_and(|m| m.ino() == INITIAL_PID_NS_INO)
 }
 
-fn ns_pid_count(status: &str) -> Option<usize> {
-    Some(
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("NSpid:"))?
-            .split_ascii_whitespace()
-            .count(),
-    )
-}
-
-/// The process ids in /proc now.
-pub fn pids(proc_root: &Path) -> HashSet<u32> {
-    pid_dirs(proc_root).collect()
+/// Whether a process with this id exists, asked of the kernel rather than
+/// of /proc (which `hidepid` may filter).
+pub fn exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 fn pid_dirs(proc_root: &Path) -> impl Iterator<Item = u32> {
@@ -156,14 +152,40 @@ mod tests {
     }
 
     #[test]
-    fn counts_pid_namespaces() {
-        assert_eq!(ns_pid_count("Name:\tx\nNSpid:\t1234\n"), Some(1));
-        assert_eq!(ns_pid_count("NSpid:\t1234\t5\n"), Some(2));
-        assert_eq!(ns_pid_count("Name:\tx\n"), None);
+    fn tells_the_pid_namespace_and_live_processes() {
         assert!(
             in_initial_pid_namespace(),
             "tests run in the initial pid namespace"
         );
+        // a child in a new pid namespace is not in the initial one
+        let out = std::process::Command::new("unshare")
+            .args([
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "stat",
+                "-L",
+                "-c",
+                "%i",
+                "/proc/self/ns/pid",
+            ])
+            .output()
+            .expect("unshare");
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        assert!(out.status.success() || !root, "unshare failed as root");
+        if out.status.success() {
+            let ino: u64 = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("inode");
+            assert_ne!(ino, INITIAL_PID_NS_INO);
+        }
+        assert!(exists(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let pid = child.id();
+        child.wait().expect("wait");
+        assert!(!exists(pid), "a reaped child still exists");
     }
 
     #[test]
@@ -183,7 +205,6 @@ mod tests {
         assert_eq!(mine.ppid, std::os::unix::process::parent_id());
         assert!(!mine.cmdline.is_empty());
         assert!(mine.start_boot_ns > 0 && mine.start_boot_ns <= crate::clock::boot_ns());
-        assert!(pids(Path::new("/proc")).contains(&me));
         // kernel threads are left out
         assert!(entries.iter().all(|e| e.pid != 2));
     }

@@ -82,6 +82,76 @@ fn a_process_that_begins_and_ends_in_one_batch_needs_no_live_row() {
 }
 
 #[test]
+fn a_re_exec_that_ends_in_the_batch_leaves_no_ghost() {
+    let mut app = App::new(config());
+    let first = process(10, "sh", 1);
+    app.apply(events(vec![TraceEvent::Exec(first)]));
+    let second = ProcessInfo {
+        start_boot_ns: 2 * SEC,
+        ..process(10, "make", 2)
+    };
+    app.apply(events(vec![
+        TraceEvent::Exec(second.clone()),
+        TraceEvent::Exit(exit(second, 5, 0)),
+    ]));
+    assert!(live_pids(&mut app).is_empty());
+}
+
+#[test]
+fn replayed_processes_are_told_apart_by_start_time() {
+    let mut app = App::new(AppConfig {
+        filter_in_app: true,
+        ..config()
+    });
+    let old = ProcessInfo {
+        start_boot_ns: 0,
+        ..process(10, "old", 1)
+    };
+    let new = ProcessInfo {
+        start_boot_ns: 0,
+        ..process(10, "new", 2)
+    };
+    app.apply(events(vec![TraceEvent::Exec(new)]));
+    app.apply(events(vec![TraceEvent::Exit(exit(old, 5, 0))]));
+    assert_eq!(
+        live_pids(&mut app),
+        [10],
+        "an old process's exit removed the new one"
+    );
+}
+
+#[test]
+fn pause_releases_past_its_cap_and_passes_status_through() {
+    let mut app = App::new(AppConfig {
+        max_finished: 3,
+        ..config()
+    });
+    app.handle_key(key(KeyCode::Char(' ')));
+    app.apply(Message::MinDuration(Duration::from_millis(5)));
+    app.apply(Message::Failed("gone".into()));
+    app.tick(WallTime(T0 + 9 * SEC));
+    assert_eq!(
+        app.min_duration,
+        Duration::from_millis(5),
+        "the filter's state waits for no pause"
+    );
+    assert_eq!(app.failure.as_deref(), Some("gone"));
+    let exits = |from: u32| {
+        (from..from + 4)
+            .map(|i| TraceEvent::Exit(exit(process(i, "x", 1), 1, 0)))
+            .collect()
+    };
+    app.apply(events(exits(0)));
+    assert_eq!(app.held_events, 4);
+    assert_eq!(app.finished_count(), 0);
+    // past twice the finished list's cap, what is held is shown after all
+    app.apply(events(exits(10)));
+    assert_eq!(app.held_events, 0);
+    assert_eq!(app.finished_count(), 3);
+    assert!(app.paused());
+}
+
+#[test]
 fn pid_reuse_does_not_remove_the_new_process() {
     let mut app = App::new(config());
     let old = process(10, "old", 1);
