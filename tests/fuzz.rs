@@ -41,6 +41,30 @@ fn record_like() -> impl Strategy<Value = Vec<u8>> {
         .prop_map(|(kind, rest)| kind.to_ne_bytes().into_iter().chain(rest).collect())
 }
 
+/// Exec records whose lengths fit, with any bytes in comm, filename and
+/// argv: the text the cleaning must handle.
+fn exec_record_like() -> impl Strategy<Value = Vec<u8>> {
+    (
+        proptest::collection::vec(any::<u8>(), 16),
+        proptest::collection::vec(any::<u8>(), 0..256),
+        proptest::collection::vec(any::<u8>(), 0..512),
+    )
+        .prop_map(|(comm, filename, args)| {
+            // kind, pid, ppid, uid, start_ns, cgroup_id, flags, filename_len, args_len
+            let mut b = Vec::new();
+            b.extend(1u32.to_ne_bytes());
+            b.extend([7u32, 1, 0].iter().flat_map(|v| v.to_ne_bytes()));
+            b.extend([5u64, 9].iter().flat_map(|v| v.to_ne_bytes()));
+            b.extend(0u32.to_ne_bytes());
+            b.extend((filename.len() as u16).to_ne_bytes());
+            b.extend((args.len() as u16).to_ne_bytes());
+            b.extend(comm);
+            b.extend(filename);
+            b.extend(args);
+            b
+        })
+}
+
 /// JSON objects with the record format's keys and values of any type.
 fn json_like() -> impl Strategy<Value = String> {
     let key = prop_oneof![
@@ -94,6 +118,15 @@ proptest! {
     #[test]
     fn decoded_records_are_clean(bytes in record_like()) {
         if let Some(event) = decode_for_fuzzing(&bytes) {
+            assert_clean(&event);
+        }
+    }
+
+    #[test]
+    fn decoded_exec_text_is_clean(bytes in exec_record_like()) {
+        let event = decode_for_fuzzing(&bytes);
+        prop_assert!(matches!(event, Some(TraceEvent::Exec(_))), "a well-formed record did not decode");
+        if let Some(event) = event {
             assert_clean(&event);
         }
     }

@@ -156,23 +156,27 @@ fn pid_reuse_keeps_every_run_apart() {
     for (pid, n) in &runs {
         assert_eq!(seen.get(pid), Some(&(*n, *n)), "pid {pid} ran {n} times");
     }
-    // every exit was joined with its own exec: same argv, exec time before exit
-    for e in events
-        .iter()
-        .filter(|e| e["event"] == "exit" && e["comm"] == "storm-child")
-    {
+    // every exit was joined with its own exec: the exec of the same run, whose
+    // time is the exit's start time (a join by pid alone would pick another)
+    let mut last_exec: HashMap<u32, Value> = HashMap::new();
+    for e in events.iter().filter(|e| e["comm"] == "storm-child") {
         let pid = e["pid"].as_u64().unwrap_or(0) as u32;
-        if runs.contains_key(&pid) {
+        if !runs.contains_key(&pid) {
+            continue;
+        }
+        if e["event"] == "exec" {
+            last_exec.insert(pid, e.clone());
+        } else if e["event"] == "exit" {
+            let exec = last_exec
+                .remove(&pid)
+                .unwrap_or_else(|| panic!("exit before exec: {e}"));
+            assert_eq!(e["start_time"], exec["time"], "{e}");
             assert_eq!(
                 e["argv"],
                 serde_json::json!(["storm-child", "0", "0"]),
                 "{e}"
             );
             assert_eq!(e["origin"], "exec", "{e}");
-            assert!(
-                e["duration_ns"].as_u64().unwrap_or(u64::MAX) < 1_000_000_000,
-                "{e}"
-            );
         }
     }
     eprintln!(
@@ -248,6 +252,15 @@ fn exec_lost_in_a_full_ring_is_sent_at_exit_and_joined() {
         };
         let exec = of("exec").unwrap_or_else(|| panic!("exec of {pid} never sent"));
         let exit = of("exit").unwrap_or_else(|| panic!("exit of {pid} missing"));
+        // sent late, at exit: after the exit of the sleep that bash started
+        // once it had exec'd, where a timely exec would come long before
+        let child_exit = events
+            .iter()
+            .position(|e| e["event"] == "exit" && e["ppid"] == pid && e["comm"] == "sleep")
+            .unwrap_or_else(|| panic!("no exit of the sleep started by {pid}"));
+        let position = |v: &Value| events.iter().position(|e| std::ptr::eq(e, v)).unwrap_or(0);
+        assert!(position(exec) > child_exit, "the exec was not the late one");
+        assert!(position(exec) < position(exit));
         assert_eq!(
             exec["argv"],
             serde_json::json!(["bash", "-c", "sleep 1.5; true", marker])

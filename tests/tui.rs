@@ -347,8 +347,14 @@ fn mouse_sorts_selects_and_scrolls() {
     mouse(&tmux, 0, x + 2, y);
     tmux.wait_for("DURATION▲", WAIT);
 
-    // a click on a row selects it; Enter shows that process
-    mouse(&tmux, 0, 5, y + 1);
+    // a click on the third row selects it; Enter shows that process
+    let third_row = tmux
+        .screen()
+        .lines()
+        .nth(header + 3)
+        .expect("third row")
+        .to_string();
+    mouse(&tmux, 0, 5, y + 3);
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_until("the detail pane", WAIT, |s| {
         s.contains(" pid ") && s.contains("duration")
@@ -358,16 +364,10 @@ fn mouse_sorts_selects_and_scrolls() {
         .find(|l| l.contains(" pid "))
         .expect("detail title")
         .to_string();
-    // the pane takes room: find the table's header again
-    let title = screen
-        .lines()
-        .position(|l| l.contains("DURATION▲"))
-        .expect("finished header");
-    let first_row = screen.lines().nth(title + 1).expect("first row");
-    let pid = first_row.split_whitespace().nth(2).expect("pid column");
+    let pid = third_row.split_whitespace().nth(2).expect("pid column");
     assert!(
         detail.contains(&format!("pid {pid}")),
-        "{detail} vs {first_row}"
+        "{detail} vs {third_row}"
     );
 
     // the wheel moves the selection down the table under the pointer
