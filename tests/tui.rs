@@ -370,8 +370,8 @@ fn mouse_sorts_selects_and_scrolls() {
         "{detail} vs {third_row}"
     );
 
-    // the wheel moves the selection down the table under the pointer
-    mouse(&tmux, 65, 5, y + 2);
+    // the wheel moves the selection (up: the third row is the last)
+    mouse(&tmux, 64, 5, y + 2);
     tmux.wait_until("the selection to move", WAIT, |s| {
         s.lines()
             .find(|l| l.contains(" pid "))
