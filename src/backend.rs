@@ -155,9 +155,17 @@ fn run(
         tracer.seed(&procfs::scan(&config.proc_root));
     }
 
+    // the live table first, before any event: a sink (such as --record)
+    // then sees the processes already running ahead of what happens next
     let mut joiner = Joiner::default();
+    let taken_at = clock::boot_ns();
+    let live = snapshot(tracer, config, taken_at, &clock);
+    joiner.replace(&live, taken_at);
+    if !send(Message::Snapshot(live)) {
+        return Ok(());
+    }
     let mut reported = Drops::default();
-    let mut next_snapshot = Instant::now();
+    let mut next_snapshot = Instant::now() + config.snapshot_every;
     loop {
         // Err is EINTR at worst; the drain below runs either way, and must:
         // the kernel submits without waking us.

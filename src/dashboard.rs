@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use ratatui::crossterm::event::{self as term, Event as TermEvent};
 use ratatui::layout::Rect;
 
@@ -84,7 +84,7 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
 
     let mut screen = Screen::enter()?;
     let input_stop = Arc::new(AtomicBool::new(false));
-    spawn_input(tx, Arc::clone(&input_stop));
+    spawn_input(tx, Arc::clone(&input_stop))?;
 
     let mut viewport = Viewport::default();
     let mut last_frame: Option<Instant> = None;
@@ -229,8 +229,8 @@ fn record(recorder: &mut Option<Recorder>, message: &Message, app: &mut App) {
     }
 }
 
-fn spawn_input(tx: Sender<Event>, stop: Arc<AtomicBool>) {
-    thread::spawn(move || {
+fn spawn_input(tx: Sender<Event>, stop: Arc<AtomicBool>) -> Result<()> {
+    let spawned = thread::Builder::new().name("input".into()).spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             let event = match term::poll(Duration::from_millis(100)) {
                 Ok(false) => continue,
@@ -244,4 +244,5 @@ fn spawn_input(tx: Sender<Event>, stop: Arc<AtomicBool>) {
             }
         }
     });
+    spawned.map(drop).context("starting the input thread")
 }

@@ -55,16 +55,19 @@ impl Recorder {
     }
 
     /// The processes running when recording began, as exec lines with
-    /// origin "proc", so a replay's live table starts complete.
+    /// origin "proc", so a replay's live table starts complete. Those the
+    /// kernel saw exec'ing since it attached come as exec events right after.
     pub fn running(&mut self, processes: &[ProcessInfo]) -> io::Result<()> {
         if self.wrote_running {
             return Ok(());
         }
         self.wrote_running = true;
-        for p in processes {
-            let mut p = p.clone();
-            p.origin = Origin::Proc;
-            writeln!(self.out, "{}", record::to_line(&TraceEvent::Exec(p)))?;
+        for p in processes.iter().filter(|p| p.origin == Origin::Proc) {
+            writeln!(
+                self.out,
+                "{}",
+                record::to_line(&TraceEvent::Exec(p.clone()))
+            )?;
         }
         Ok(())
     }
