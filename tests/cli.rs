@@ -165,12 +165,12 @@ fn json_piped_into_head_exits_zero_with_one_valid_line() {
 }
 
 #[test]
-fn sigterm_and_sigint_end_cleanly_and_flush() {
-    if !common::require_bpf("sigterm_and_sigint_end_cleanly_and_flush") {
+fn sigterm_sigint_and_sighup_end_cleanly_and_flush() {
+    if !common::require_bpf("sigterm_sigint_and_sighup_end_cleanly_and_flush") {
         return;
     }
     let _serial = common::serial();
-    for sig in [libc::SIGTERM, libc::SIGINT] {
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         let run = start(&["--json"]);
         run.wait_for("sigtest-marker", &|| {
             spawn_quiet("/bin/echo", &["sigtest-marker"])
@@ -328,4 +328,45 @@ fn bad_replay_files_are_one_line_errors() {
     let out = tracer(&["--record", link.to_str().expect("utf-8 path")]);
     assert_one_line_error(&out, 1, "is a symbolic link");
     assert!(!dir.path().join("elsewhere").exists());
+}
+
+#[test]
+fn an_ignored_sighup_stays_ignored() {
+    if !common::require_bpf("an_ignored_sighup_stays_ignored") {
+        return;
+    }
+    let _serial = common::serial();
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(common::bin());
+    cmd.arg("--json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // as nohup starts it
+    // SAFETY: only signal(2) runs between fork and exec, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn tracer-tui");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let run = Running { child, lines };
+    run.wait_for("nohup-marker-1", &|| {
+        spawn_quiet("/bin/echo", &["nohup-marker-1"])
+    });
+    run.signal(libc::SIGHUP);
+    // still tracing after the hangup
+    run.wait_for("nohup-marker-2", &|| {
+        spawn_quiet("/bin/echo", &["nohup-marker-2"])
+    });
+    run.signal(libc::SIGTERM);
+    let (code, stderr, _) = run.finish();
+    assert_eq!(code, Some(0), "{stderr}");
 }
