@@ -75,25 +75,30 @@ struct Running {
 }
 
 fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(common::bin())
+    let child = Command::new(common::bin())
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn tracer-tui");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Running { child, lines }
+    Running::watch(child)
 }
 
 impl Running {
+    /// Reads the child's stdout lines onto a channel as they come.
+    fn watch(mut child: Child) -> Running {
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines }
+    }
+
     /// Runs `marker` processes until a line containing `needle` appears.
     fn wait_for(&self, needle: &str, spawn: &dyn Fn()) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -255,7 +260,7 @@ fn needs_privilege_and_works_with_cap_bpf_and_cap_perfmon() {
         .expect("setpriv");
     assert_one_line_error(&unprivileged, 1, "needs root or CAP_BPF+CAP_PERFMON");
 
-    let mut child = Command::new("setpriv")
+    let child = Command::new("setpriv")
         .args([
             "--reuid=65534",
             "--regid=65534",
@@ -268,14 +273,7 @@ fn needs_privilege_and_works_with_cap_bpf_and_cap_perfmon() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("setpriv");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let run = Running { child, lines };
+    let run = Running::watch(child);
     let seen = run.wait_for("capability-marker", &|| {
         spawn_quiet("/bin/echo", &["capability-marker"])
     });
@@ -349,15 +347,8 @@ fn an_ignored_sighup_stays_ignored() {
             Ok(())
         });
     }
-    let mut child = cmd.spawn().expect("spawn tracer-tui");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let run = Running { child, lines };
+    let child = cmd.spawn().expect("spawn tracer-tui");
+    let run = Running::watch(child);
     run.wait_for("nohup-marker-1", &|| {
         spawn_quiet("/bin/echo", &["nohup-marker-1"])
     });
