@@ -52,6 +52,12 @@ pub struct Cli {
           value_parser = parse_ring_mib)]
     pub ring_buffer_mib: u32,
 
+    /// Processes the kernel's pid map can hold at once (each record takes
+    /// 824 bytes of kernel memory, allocated at start)
+    #[arg(long, value_name = "N", default_value = "65536",
+          value_parser = clap::value_parser!(u32).range(16..=4_194_304))]
+    pub max_processes: u32,
+
     /// BTF file describing the kernel, for kernels without /sys/kernel/btf/vmlinux
     #[arg(long, value_name = "FILE")]
     pub btf: Option<PathBuf>,
@@ -79,6 +85,7 @@ impl Cli {
     pub fn load_options(&self) -> crate::bpf::LoadOptions {
         crate::bpf::LoadOptions {
             ring_buffer_bytes: self.ring_buffer_mib << 20,
+            max_processes: self.max_processes,
             verbose: self.verbose,
             btf: self.btf.clone(),
         }
@@ -188,6 +195,40 @@ mod tests {
         assert_eq!(
             parse(&["--json", "--stream"]).unwrap_err().kind(),
             ErrorKind::ArgumentConflict
+        );
+    }
+
+    #[test]
+    fn dashboard_flags_and_their_conflicts() {
+        let kind = |args: &[&str]| parse(args).unwrap_err().kind();
+        assert_eq!(
+            kind(&["--replay", "f", "--record", "g"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            kind(&["--record", "g", "--json"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            kind(&["--replay", "f", "--stream"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(kind(&["--speed", "2"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            kind(&["--replay", "f", "--speed", "0"]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(kind(&["--max-finished", "0"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--max-processes", "8"]), ErrorKind::ValueValidation);
+        let cli = parse(&["--replay", "f", "--speed", "2.5", "--max-finished", "10"]).unwrap();
+        assert_eq!((cli.speed, cli.max_finished), (2.5, 10));
+        assert_eq!(parse(&[]).unwrap().load_options().max_processes, 65536);
+        assert_eq!(
+            parse(&["--max-processes", "100"])
+                .unwrap()
+                .load_options()
+                .max_processes,
+            100
         );
     }
 }

@@ -25,14 +25,15 @@ struct Tracing {
 
 impl Tracing {
     fn start(min_duration: Duration) -> Tracing {
-        Self::start_with(min_duration, true)
+        Self::start_with(min_duration, true, 65536)
     }
 
     /// `forget_gone: false` leaves the pid map as the kernel program keeps it.
-    fn start_with(min_duration: Duration, forget_gone: bool) -> Tracing {
+    fn start_with(min_duration: Duration, forget_gone: bool, max_processes: u32) -> Tracing {
         let (tx, rx) = mpsc::channel();
         let load = LoadOptions {
             ring_buffer_bytes: 16 << 20,
+            max_processes,
             verbose: false,
             btf: None,
         };
@@ -311,7 +312,7 @@ fn min_duration_storm_keeps_every_long_exit() {
     }
     let _serial = common::serial();
     // the kernel program alone must leave nothing behind: no clean-up from /proc
-    let mut t = Tracing::start_with(Duration::from_millis(50), false);
+    let mut t = Tracing::start_with(Duration::from_millis(50), false, 65536);
     let started = Instant::now();
     let short: HashSet<u32> = storm(20_000, 2, "/bin/true", &[]).into_iter().collect();
     let short_secs = started.elapsed().as_secs_f64();
@@ -418,4 +419,47 @@ fn forked_without_exec_gets_its_duration_from_the_task() {
     assert_eq!(e.status.code(), Some(4));
     let ms = e.duration_ns as f64 / 1e6;
     assert!((299.0..400.0).contains(&ms), "subshell lived {ms} ms");
+}
+
+#[test]
+fn a_full_pid_map_is_counted_and_exits_still_join() {
+    if !common::require_bpf("a_full_pid_map_is_counted_and_exits_still_join") {
+        return;
+    }
+    let _serial = common::serial();
+    // a map far smaller than the processes alive: the /proc seed fills it
+    let mut t = Tracing::start_with(Duration::ZERO, true, 16);
+    let marker = format!("full-map-{}", std::process::id());
+    let sleepers: Vec<_> = (0..40)
+        .map(|_| {
+            Command::new("bash")
+                .args(["-c", "sleep 0.3; true", &marker])
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let pids: Vec<u32> = sleepers
+        .into_iter()
+        .map(|mut c| {
+            let pid = c.id();
+            c.wait().expect("wait");
+            pid
+        })
+        .collect();
+    for pid in &pids {
+        let e = t.exit_of(*pid);
+        assert_eq!(
+            e.process.argv,
+            ["bash", "-c", "sleep 0.3; true", marker.as_str()],
+            "exit not joined"
+        );
+    }
+    t.next_snapshot();
+    t.next_snapshot();
+    eprintln!(
+        "pid map of 16 records, 40 processes alive: drops {:?}",
+        t.drops
+    );
+    assert!(t.drops.pid_map_full >= 25, "{:?}", t.drops);
+    assert_eq!(t.drops.exec_ringbuf + t.drops.exit_ringbuf, 0);
 }

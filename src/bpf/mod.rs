@@ -34,6 +34,9 @@ pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 pub struct LoadOptions {
     /// Ring buffer size in bytes (a power of two, a multiple of the page size).
     pub ring_buffer_bytes: u32,
+    /// Records the pid map holds: the most processes alive at once that
+    /// tracer-tui can know; past it, inserts fail and are counted.
+    pub max_processes: u32,
     /// Route libbpf's debug log to stderr.
     pub verbose: bool,
     /// A BTF file to use instead of the kernel's own.
@@ -123,6 +126,10 @@ impl<'obj> Tracer<'obj> {
             .events
             .set_max_entries(ring)
             .context("sizing the ring buffer")?;
+        open.maps
+            .pids
+            .set_max_entries(opts.max_processes)
+            .context("sizing the pid map")?;
         let rodata = open
             .maps
             .rodata_data
