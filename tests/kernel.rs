@@ -321,14 +321,7 @@ fn min_duration_storm_keeps_every_long_exit() {
             let children: Vec<_> = (0..50)
                 .map(|_| Command::new("sleep").arg("0.1").spawn().expect("spawn"))
                 .collect();
-            children
-                .into_iter()
-                .map(|mut c| {
-                    let pid = c.id();
-                    c.wait().expect("wait");
-                    pid
-                })
-                .collect::<Vec<_>>()
+            common::reap(children)
         })
         .collect();
     let all_long = t.until(Duration::from_secs(10), |t| {
@@ -438,14 +431,7 @@ fn a_full_pid_map_is_counted_and_exits_still_join() {
                 .expect("spawn")
         })
         .collect();
-    let pids: Vec<u32> = sleepers
-        .into_iter()
-        .map(|mut c| {
-            let pid = c.id();
-            c.wait().expect("wait");
-            pid
-        })
-        .collect();
+    let pids: Vec<u32> = common::reap(sleepers);
     for pid in &pids {
         let e = t.exit_of(*pid);
         assert_eq!(

@@ -224,14 +224,7 @@ fn exec_lost_in_a_full_ring_is_sent_at_exit_and_joined() {
         .collect();
     std::thread::sleep(Duration::from_millis(300));
     tracer.signal(libc::SIGCONT);
-    let pids: Vec<u32> = sleepers
-        .into_iter()
-        .map(|mut c| {
-            let pid = c.id();
-            c.wait().expect("wait");
-            pid
-        })
-        .collect();
+    let pids: Vec<u32> = common::reap(sleepers);
     std::thread::sleep(Duration::from_millis(500));
     let events = tracer.stop();
     let lost = events

@@ -279,3 +279,15 @@ impl JsonTracer {
             .collect()
     }
 }
+
+/// Waits for every child; returns their pids, in order.
+pub fn reap(children: Vec<std::process::Child>) -> Vec<u32> {
+    children
+        .into_iter()
+        .map(|mut c| {
+            let pid = c.id();
+            c.wait().expect("wait");
+            pid
+        })
+        .collect()
+}
