@@ -3,6 +3,7 @@
 //! of the program sees only typed messages on a channel.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::mem::MaybeUninit;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -13,7 +14,7 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::bpf::{self, KernelEvent, LoadOptions, Tracer};
 use crate::clock::{self, BootClock};
-use crate::event::{Drops, ProcessInfo, TraceEvent};
+use crate::event::{Drops, Origin, ProcessInfo, TraceEvent};
 use crate::join::Joiner;
 use crate::procfs;
 pub use crate::source::{Command, Message};
@@ -69,7 +70,11 @@ impl Backend {
             .name("bpf-backend".into())
             .spawn(move || {
                 let mut storage = MaybeUninit::uninit();
-                let tracer = match Tracer::load(&mut storage, &config.load) {
+                let tracer = match Tracer::load(
+                    &mut storage,
+                    &config.load,
+                    duration_ns(config.min_duration),
+                ) {
                     Ok(t) => t,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -149,7 +154,7 @@ fn run(
         0
     })?;
 
-    let applied = tracer.set_min_duration(duration_ns(config.min_duration))?;
+    let applied = tracer.min_duration()?;
     send(Message::MinDuration(Duration::from_nanos(applied)));
     if config.use_proc {
         tracer.seed(&procfs::scan(&config.proc_root));
@@ -159,7 +164,8 @@ fn run(
     // then sees the processes already running ahead of what happens next
     let mut joiner = Joiner::default();
     let taken_at = clock::boot_ns();
-    let live = snapshot(tracer, config, taken_at, &clock);
+    let mut kernel_threads = HashSet::new();
+    let live = snapshot(tracer, config, taken_at, &clock, &mut kernel_threads);
     joiner.replace(&live, taken_at);
     if !send(Message::Snapshot(live)) {
         return Ok(());
@@ -181,7 +187,7 @@ fn run(
                 return Ok(());
             }
             let taken_at = clock::boot_ns();
-            let live = snapshot(tracer, config, taken_at, &clock);
+            let live = snapshot(tracer, config, taken_at, &clock, &mut kernel_threads);
             joiner.replace(&live, taken_at);
             if !send(Message::Snapshot(live)) {
                 return Ok(());
@@ -252,11 +258,17 @@ fn forward(
 /// The pid map's records. Records of processes that no longer exist (they
 /// ended before the program was attached, or while their exit could not be
 /// seen) are removed from the kernel map too, so it cannot leak.
+///
+/// Processes forked since tracing began that have not exec'd (the workers of
+/// a pre-forking server, a subshell) have no record; they are read from
+/// /proc, so the live table has them too. Kernel threads are remembered, so
+/// they are not read again every second.
 fn snapshot(
     tracer: &Tracer,
     config: &BackendConfig,
     taken_at: u64,
     clock: &BootClock,
+    kernel_threads: &mut HashSet<u32>,
 ) -> Vec<ProcessInfo> {
     let mut live = tracer.snapshot(clock);
 
@@ -268,6 +280,30 @@ fn snapshot(
             let gone = p.start_boot_ns <= settled && !procfs::exists(p.pid);
             !(gone && tracer.forget(p.pid, p.start_boot_ns))
         });
+    }
+    if config.use_proc {
+        let known: HashSet<u32> = live.iter().map(|p| p.pid).collect();
+        let listed: HashSet<u32> = procfs::pid_dirs(&config.proc_root).collect();
+        kernel_threads.retain(|pid| listed.contains(pid));
+        let unknown: Vec<u32> = listed
+            .iter()
+            .copied()
+            .filter(|p| !known.contains(p) && !kernel_threads.contains(p))
+            .collect();
+        for pid in unknown {
+            match procfs::read(&config.proc_root, pid) {
+                procfs::Read::Process(entry) => {
+                    if let Some(mut p) = bpf::process_from_proc(&entry, clock) {
+                        p.origin = Origin::Forked;
+                        live.push(p);
+                    }
+                }
+                procfs::Read::KernelThread => {
+                    kernel_threads.insert(pid);
+                }
+                procfs::Read::Gone => {}
+            }
+        }
     }
     live
 }

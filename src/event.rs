@@ -59,6 +59,9 @@ pub enum Origin {
     /// only the exit was seen: no exec record was known (forked without
     /// exec, or started before tracing and not in /proc)
     ExitOnly,
+    /// forked since tracing began and has not exec'd: read from /proc (its
+    /// command line is the parent's, as ps shows it)
+    Forked,
 }
 
 impl ProcessInfo {

@@ -26,8 +26,18 @@ const PF_KTHREAD: u64 = 0x0020_0000;
 /// never exec, so the kernel program would never know them either.
 pub fn scan(proc_root: &Path) -> Vec<ProcEntry> {
     pid_dirs(proc_root)
-        .filter_map(|pid| read_entry(proc_root, pid))
+        .filter_map(|pid| match read(proc_root, pid) {
+            Read::Process(entry) => Some(entry),
+            _ => None,
+        })
         .collect()
+}
+
+/// What /proc says of one pid.
+pub enum Read {
+    Process(ProcEntry),
+    KernelThread,
+    Gone,
 }
 
 /// The inode number of the initial pid namespace (PROC_PID_INIT_INO).
@@ -51,21 +61,25 @@ pub fn exists(pid: u32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
-fn pid_dirs(proc_root: &Path) -> impl Iterator<Item = u32> {
+/// The process ids listed in /proc.
+pub fn pid_dirs(proc_root: &Path) -> impl Iterator<Item = u32> {
     fs::read_dir(proc_root)
         .into_iter()
         .flatten()
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
 }
 
-fn read_entry(root: &Path, pid: u32) -> Option<ProcEntry> {
+/// Reads one process's entry.
+pub fn read(root: &Path, pid: u32) -> Read {
     let dir = root.join(pid.to_string());
-    let stat = parse_stat(&fs::read(dir.join("stat")).ok()?)?;
+    let Some(stat) = fs::read(dir.join("stat")).ok().and_then(|b| parse_stat(&b)) else {
+        return Read::Gone;
+    };
     if stat.flags & PF_KTHREAD != 0 {
-        return None;
+        return Read::KernelThread;
     }
     let status = fs::read_to_string(dir.join("status")).unwrap_or_default();
-    Some(ProcEntry {
+    Read::Process(ProcEntry {
         pid,
         ppid: stat.ppid,
         uid: real_uid(&status).unwrap_or(u32::MAX),

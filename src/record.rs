@@ -244,6 +244,7 @@ fn origin_name(origin: Origin) -> &'static str {
         Origin::Exec => "exec",
         Origin::Proc => "proc",
         Origin::ExitOnly => "exit",
+        Origin::Forked => "fork",
     }
 }
 
@@ -251,6 +252,7 @@ fn origin_from(name: Option<&str>) -> Origin {
     match name {
         Some("proc") => Origin::Proc,
         Some("exit") => Origin::ExitOnly,
+        Some("fork") => Origin::Forked,
         _ => Origin::Exec,
     }
 }

@@ -91,9 +91,14 @@ fn explain_load_error(err: libbpf_rs::Error) -> anyhow::Error {
 }
 
 impl<'obj> Tracer<'obj> {
-    /// Opens, loads and attaches the program. `storage` holds libbpf's
-    /// object for as long as the tracer lives.
-    pub fn load(storage: &'obj mut MaybeUninit<OpenObject>, opts: &LoadOptions) -> Result<Self> {
+    /// Opens, loads and attaches the program, with the min-duration filter
+    /// in force from the first event. `storage` holds libbpf's object for as
+    /// long as the tracer lives.
+    pub fn load(
+        storage: &'obj mut MaybeUninit<OpenObject>,
+        opts: &LoadOptions,
+        min_duration_ns: u64,
+    ) -> Result<Self> {
         route_libbpf_log(opts.verbose);
         let btf = opts
             .btf
@@ -137,10 +142,14 @@ impl<'obj> Tracer<'obj> {
             .ok_or_else(|| anyhow!("BPF object has no .rodata section"))?;
         rodata.wakeup_threshold = u64::from(ring / 8).min(256 * 1024);
 
-        let mut skel = open.load().map_err(explain_load_error)?;
-        skel.attach()
+        let skel = open.load().map_err(explain_load_error)?;
+        let mut tracer = Self { skel };
+        tracer.set_min_duration(min_duration_ns)?;
+        tracer
+            .skel
+            .attach()
             .context("attaching to the sched_process_exec/exit raw tracepoints")?;
-        Ok(Self { skel })
+        Ok(tracer)
     }
 
     /// A ring-buffer reader that hands each record's bytes to `callback`.
@@ -259,6 +268,12 @@ impl<'obj> Tracer<'obj> {
             })
             .count()
     }
+}
+
+/// A process read from /proc, cleaned the way a kernel record is.
+pub fn process_from_proc(entry: &ProcEntry, clock: &BootClock) -> Option<ProcessInfo> {
+    let record = decode::record_from_proc(entry);
+    decode::exec_record(as_bytes(&record), clock).ok()
 }
 
 /// Decodes a ring-buffer record as the backend would, joining an exit with

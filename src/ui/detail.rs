@@ -58,6 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Origin::Exec => "exec",
         Origin::Proc => "process start (running before tracer-tui)",
         Origin::ExitOnly => "process start (no exec seen: forked without exec)",
+        Origin::Forked => "process start (forked without exec; command line from /proc)",
     };
     lines.push(field(
         "started",
