@@ -138,10 +138,10 @@ fn spawn_quiet(cmd: &str, args: &[&str]) {
 
 #[test]
 fn json_piped_into_head_exits_zero_with_one_valid_line() {
-    if !common::require_bpf("json_piped_into_head_exits_zero_with_one_valid_line") {
+    let Some(_serial) = common::bpf_test("json_piped_into_head_exits_zero_with_one_valid_line")
+    else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let script = format!(
         "{} --json | head -1 > \"$1\" & p=$!; \
          for i in $(seq 100); do /bin/true; sleep 0.05; [ -s \"$1\" ] && break; done; \
@@ -171,10 +171,9 @@ fn json_piped_into_head_exits_zero_with_one_valid_line() {
 
 #[test]
 fn sigterm_sigint_and_sighup_end_cleanly_and_flush() {
-    if !common::require_bpf("sigterm_sigint_and_sighup_end_cleanly_and_flush") {
+    let Some(_serial) = common::bpf_test("sigterm_sigint_and_sighup_end_cleanly_and_flush") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         let run = start(&["--json"]);
         run.wait_for("sigtest-marker", &|| {
@@ -196,10 +195,10 @@ fn sigterm_sigint_and_sighup_end_cleanly_and_flush() {
 
 #[test]
 fn stream_with_min_duration_prints_exec_before_each_exit() {
-    if !common::require_bpf("stream_with_min_duration_prints_exec_before_each_exit") {
+    let Some(_serial) = common::bpf_test("stream_with_min_duration_prints_exec_before_each_exit")
+    else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let run = start(&["--stream", "-d", "100"]);
     let short_pids = std::sync::Mutex::new(Vec::new());
     let mut lines = run.wait_for("[SIGKILL]", &|| {
@@ -244,10 +243,10 @@ fn stream_with_min_duration_prints_exec_before_each_exit() {
 
 #[test]
 fn needs_privilege_and_works_with_cap_bpf_and_cap_perfmon() {
-    if !common::require_bpf("needs_privilege_and_works_with_cap_bpf_and_cap_perfmon") {
+    let Some(_serial) = common::bpf_test("needs_privilege_and_works_with_cap_bpf_and_cap_perfmon")
+    else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let unprivileged = Command::new("setpriv")
         .args([
             "--reuid=65534",
@@ -287,10 +286,10 @@ fn needs_privilege_and_works_with_cap_bpf_and_cap_perfmon() {
 
 #[test]
 fn verbose_routes_libbpf_log_to_stderr_and_quiet_otherwise() {
-    if !common::require_bpf("verbose_routes_libbpf_log_to_stderr_and_quiet_otherwise") {
+    let Some(_serial) = common::bpf_test("verbose_routes_libbpf_log_to_stderr_and_quiet_otherwise")
+    else {
         return;
-    }
-    let _serial = common::serial();
+    };
     for (args, chatty) in [(&["--json", "-v"][..], true), (&["--json"][..], false)] {
         let run = start(args);
         run.wait_for("verbose-marker", &|| {
@@ -330,10 +329,9 @@ fn bad_replay_files_are_one_line_errors() {
 
 #[test]
 fn an_ignored_sighup_stays_ignored() {
-    if !common::require_bpf("an_ignored_sighup_stays_ignored") {
+    let Some(_serial) = common::bpf_test("an_ignored_sighup_stays_ignored") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(common::bin());
     cmd.arg("--json")

@@ -69,10 +69,9 @@ fn find<'a>(events: &'a [Value], kind: &str, pid: u32) -> &'a Value {
 
 #[test]
 fn hostile_text_is_neutralised_in_json_and_stream() {
-    if !common::require_bpf("hostile_text_is_neutralised_in_json_and_stream") {
+    let Some(_serial) = common::bpf_test("hostile_text_is_neutralised_in_json_and_stream") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let json_tracer = JsonTracer::start(&[]);
     let stream = Command::new(common::bin())
         .arg("--stream")
@@ -134,10 +133,9 @@ fn hostile_text_is_neutralised_in_json_and_stream() {
 
 #[test]
 fn odd_execs_signals_cores_and_reparenting() {
-    if !common::require_bpf("odd_execs_signals_cores_and_reparenting") {
+    let Some(_serial) = common::bpf_test("odd_execs_signals_cores_and_reparenting") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let tracer = JsonTracer::start(&[]);
 
     let (empty, _) = odd(&["empty-argv", "/bin/true"]);
@@ -213,10 +211,10 @@ fn odd_execs_signals_cores_and_reparenting() {
 
 #[test]
 fn hostile_text_never_reaches_the_dashboard_terminal() {
-    if !common::require_bpf("hostile_text_never_reaches_the_dashboard_terminal") {
+    let Some(_serial) = common::bpf_test("hostile_text_never_reaches_the_dashboard_terminal")
+    else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let tmux = Tmux::start(
         "hostile",
         160,

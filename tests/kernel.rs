@@ -128,10 +128,9 @@ fn run(cmd: &str, args: &[&str]) -> u32 {
 
 #[test]
 fn exit_code_argv_ppid_and_filename() {
-    if !common::require_bpf("exit_code_argv_ppid_and_filename") {
+    let Some(_serial) = common::bpf_test("exit_code_argv_ppid_and_filename") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let started = Instant::now();
     let mut t = Tracing::start(Duration::ZERO);
     eprintln!("load, attach and seed from /proc: {:?}", started.elapsed());
@@ -158,10 +157,9 @@ fn exit_code_argv_ppid_and_filename() {
 
 #[test]
 fn signal_and_duration() {
-    if !common::require_bpf("signal_and_duration") {
+    let Some(_serial) = common::bpf_test("signal_and_duration") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let mut t = Tracing::start(Duration::ZERO);
 
     let mut child = Command::new("sleep").arg("10").spawn().expect("spawn");
@@ -186,10 +184,10 @@ fn signal_and_duration() {
 
 #[test]
 fn processes_started_before_tracing_are_live_and_joined() {
-    if !common::require_bpf("processes_started_before_tracing_are_live_and_joined") {
+    let Some(_serial) = common::bpf_test("processes_started_before_tracing_are_live_and_joined")
+    else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let mut early = Command::new("sleep").arg("30").spawn().expect("spawn");
     let pid = early.id();
     std::thread::sleep(Duration::from_millis(50));
@@ -223,10 +221,9 @@ fn processes_started_before_tracing_are_live_and_joined() {
 
 #[test]
 fn min_duration_changes_at_runtime() {
-    if !common::require_bpf("min_duration_changes_at_runtime") {
+    let Some(_serial) = common::bpf_test("min_duration_changes_at_runtime") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let mut t = Tracing::start(Duration::ZERO);
     t.backend
         .send(BackendCommand::SetMinDuration(Duration::from_millis(100)))
@@ -275,10 +272,9 @@ fn storm(n: usize, workers: usize, cmd: &'static str, args: &'static [&'static s
 
 #[test]
 fn two_thousand_rapid_processes_all_seen() {
-    if !common::require_bpf("two_thousand_rapid_processes_all_seen") {
+    let Some(_serial) = common::bpf_test("two_thousand_rapid_processes_all_seen") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let mut t = Tracing::start(Duration::ZERO);
     let started = Instant::now();
     let pids = storm(2000, 2, "/bin/true", &[]);
@@ -307,10 +303,9 @@ fn two_thousand_rapid_processes_all_seen() {
 
 #[test]
 fn min_duration_storm_keeps_every_long_exit() {
-    if !common::require_bpf("min_duration_storm_keeps_every_long_exit") {
+    let Some(_serial) = common::bpf_test("min_duration_storm_keeps_every_long_exit") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     // the kernel program alone must leave nothing behind: no clean-up from /proc
     let mut t = Tracing::start_with(Duration::from_millis(50), false, 65536);
     let started = Instant::now();
@@ -352,10 +347,9 @@ fn min_duration_storm_keeps_every_long_exit() {
 
 #[test]
 fn threads_exec_and_exit_count_once_per_process() {
-    if !common::require_bpf("threads_exec_and_exit_count_once_per_process") {
+    let Some(_serial) = common::bpf_test("threads_exec_and_exit_count_once_per_process") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let odd = common::oddproc();
     let mut t = Tracing::start(Duration::ZERO);
 
@@ -399,10 +393,10 @@ fn threads_exec_and_exit_count_once_per_process() {
 
 #[test]
 fn forked_without_exec_gets_its_duration_from_the_task() {
-    if !common::require_bpf("forked_without_exec_gets_its_duration_from_the_task") {
+    let Some(_serial) = common::bpf_test("forked_without_exec_gets_its_duration_from_the_task")
+    else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let mut t = Tracing::start(Duration::ZERO);
     // the subshell is a fork of sh that never execs
     let out = Command::new("sh")
@@ -426,10 +420,9 @@ fn forked_without_exec_gets_its_duration_from_the_task() {
 
 #[test]
 fn a_full_pid_map_is_counted_and_exits_still_join() {
-    if !common::require_bpf("a_full_pid_map_is_counted_and_exits_still_join") {
+    let Some(_serial) = common::bpf_test("a_full_pid_map_is_counted_and_exits_still_join") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     // a map far smaller than the processes alive: the /proc seed fills it
     let mut t = Tracing::start_with(Duration::ZERO, true, 16);
     let marker = format!("full-map-{}", std::process::id());
@@ -462,10 +455,9 @@ fn a_full_pid_map_is_counted_and_exits_still_join() {
 
 #[test]
 fn forked_children_without_exec_are_live_and_joined() {
-    if !common::require_bpf("forked_children_without_exec_are_live_and_joined") {
+    let Some(_serial) = common::bpf_test("forked_children_without_exec_are_live_and_joined") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let mut t = Tracing::start(Duration::ZERO);
     // a subshell is a fork of bash that never execs; it prints its own pid
     let marker = format!("forked-{}", std::process::id());

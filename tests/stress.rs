@@ -9,6 +9,19 @@ use std::time::Duration;
 use common::JsonTracer;
 use serde_json::Value;
 
+/// Stops the tracer `after` a while, for `stall`, from another thread.
+fn stall(tracer: &JsonTracer, after: Duration, stall: Duration) -> std::thread::JoinHandle<()> {
+    let pid = tracer.child.id() as i32;
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        // SAFETY: kill with the tracer's pid and valid signals.
+        unsafe { libc::kill(pid, libc::SIGSTOP) };
+        std::thread::sleep(stall);
+        // SAFETY: as above.
+        unsafe { libc::kill(pid, libc::SIGCONT) };
+    })
+}
+
 /// (exec count, exit count) per pid in the storm, and the last `lost` totals.
 /// Only the storm's children count: other processes may reuse their pids.
 fn tally(
@@ -48,19 +61,11 @@ fn tally(
 
 #[test]
 fn one_second_stall_loses_nothing() {
-    if !common::require_bpf("one_second_stall_loses_nothing") {
+    let Some(_serial) = common::bpf_test("one_second_stall_loses_nothing") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let tracer = JsonTracer::start(&[]);
-    let pid = tracer.child.id() as i32;
-    let staller = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
-        // SAFETY: kill with the tracer's pid and valid signals.
-        unsafe { libc::kill(pid, libc::SIGSTOP) };
-        std::thread::sleep(Duration::from_secs(1));
-        unsafe { libc::kill(pid, libc::SIGCONT) };
-    });
+    let staller = stall(&tracer, Duration::from_millis(300), Duration::from_secs(1));
     let pids = common::run_storm(30_000, 2, 0);
     staller.join().expect("staller");
     std::thread::sleep(Duration::from_millis(1500));
@@ -79,20 +84,12 @@ fn one_second_stall_loses_nothing() {
 
 #[test]
 fn long_stall_counts_exactly_what_it_loses() {
-    if !common::require_bpf("long_stall_counts_exactly_what_it_loses") {
+    let Some(_serial) = common::bpf_test("long_stall_counts_exactly_what_it_loses") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     // a 1 MiB ring and a 3 s stall: more than it can hold
     let tracer = JsonTracer::start(&["--ring-buffer", "1"]);
-    let pid = tracer.child.id() as i32;
-    let staller = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(200));
-        // SAFETY: kill with the tracer's pid and valid signals.
-        unsafe { libc::kill(pid, libc::SIGSTOP) };
-        std::thread::sleep(Duration::from_secs(3));
-        unsafe { libc::kill(pid, libc::SIGCONT) };
-    });
+    let staller = stall(&tracer, Duration::from_millis(200), Duration::from_secs(3));
     let pids = common::run_storm(40_000, 2, 0);
     staller.join().expect("staller");
     std::thread::sleep(Duration::from_millis(2500));
@@ -129,9 +126,9 @@ fn long_stall_counts_exactly_what_it_loses() {
 
 #[test]
 fn pid_reuse_keeps_every_run_apart() {
-    if !common::require_bpf("pid_reuse_keeps_every_run_apart") {
+    let Some(_serial) = common::bpf_test("pid_reuse_keeps_every_run_apart") else {
         return;
-    }
+    };
     let pid_max: usize = std::fs::read_to_string("/proc/sys/kernel/pid_max")
         .expect("pid_max")
         .trim()
@@ -141,7 +138,6 @@ fn pid_reuse_keeps_every_run_apart() {
         pid_max <= 70_000,
         "pid_max {pid_max}: too large to force pid reuse in a test"
     );
-    let _serial = common::serial();
     let tracer = JsonTracer::start(&[]);
     let pids = common::run_storm(pid_max + 3_000, 2, 0);
     std::thread::sleep(Duration::from_millis(1500));
@@ -187,10 +183,9 @@ fn pid_reuse_keeps_every_run_apart() {
 
 #[test]
 fn thirty_second_soak_keeps_memory_flat() {
-    if !common::require_bpf("thirty_second_soak_keeps_memory_flat") {
+    let Some(_serial) = common::bpf_test("thirty_second_soak_keeps_memory_flat") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/soak.py");
     let out = std::process::Command::new("python3")
         .args([script, "--seconds", "30", "--no-build"])
@@ -204,10 +199,10 @@ fn thirty_second_soak_keeps_memory_flat() {
 
 #[test]
 fn exec_lost_in_a_full_ring_is_sent_at_exit_and_joined() {
-    if !common::require_bpf("exec_lost_in_a_full_ring_is_sent_at_exit_and_joined") {
+    let Some(_serial) = common::bpf_test("exec_lost_in_a_full_ring_is_sent_at_exit_and_joined")
+    else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let tracer = JsonTracer::start(&["--ring-buffer", "1"]);
     tracer.signal(libc::SIGSTOP);
     // fill the ring while nobody reads it, then start processes whose exec

@@ -54,10 +54,9 @@ fn quit_and_check_shell(tmux: &Tmux) {
 
 #[test]
 fn kernel_dashboard_end_to_end() {
-    if !common::require_bpf("kernel_dashboard_end_to_end") {
+    let Some(_serial) = common::bpf_test("kernel_dashboard_end_to_end") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let marker = unique("k");
     let tmux = Tmux::start(
         "kernel",
@@ -216,10 +215,9 @@ fn replay_dashboard_as_an_unprivileged_user() {
 
 #[test]
 fn record_then_replay() {
-    if !common::require_bpf("record_then_replay") {
+    let Some(_serial) = common::bpf_test("record_then_replay") else {
         return;
-    }
-    let _serial = common::serial();
+    };
     let marker = unique("rec");
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("rec.ndjson");

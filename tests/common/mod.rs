@@ -22,6 +22,12 @@ pub fn require_bpf(test: &str) -> bool {
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// The start of every test that loads BPF: None means skip (not root, and
+/// skipping is allowed); Some holds the lock that runs them one at a time.
+pub fn bpf_test(test: &str) -> Option<MutexGuard<'static, ()>> {
+    require_bpf(test).then(serial)
+}
+
 /// Runs BPF tests one at a time, so load and drop counts are each test's own.
 pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL
