@@ -25,6 +25,7 @@ fn exit(i: u64) -> TraceEvent {
         filename: "/usr/bin/worker".into(),
         argv: vec!["worker".into(), format!("--job={i}"), "--verbose".into()],
         start: WallTime(T0 + i * 1_000_000),
+        exec_time: WallTime(T0 + i * 1_000_000),
         ..Default::default()
     };
     TraceEvent::Exit(ExitInfo {

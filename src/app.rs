@@ -361,6 +361,23 @@ impl App {
                 }
                 self.push_finished(e, command);
             }
+            TraceEvent::ExecFailed(f) => {
+                if let Some(row) = self.live.get_mut(&f.pid) {
+                    if same_start(&row.info, f.start, f.start_boot_ns) {
+                        row.info.add_failure(&f);
+                        self.live_stale = true;
+                    }
+                }
+            }
+            // a replay's live set: the kernel's snapshots do this live
+            TraceEvent::Gone { processes, .. } => {
+                for (pid, start) in processes {
+                    if self.live.get(&pid).is_some_and(|r| r.info.start == start) {
+                        self.live.remove(&pid);
+                        self.live_stale = true;
+                    }
+                }
+            }
             TraceEvent::Lost { drops, .. } => self.drops = drops,
         }
     }
@@ -792,6 +809,10 @@ impl App {
             }
         }
     }
+}
+
+fn same_start(p: &ProcessInfo, start: WallTime, start_boot_ns: u64) -> bool {
+    (p.start_boot_ns != 0 && p.start_boot_ns == start_boot_ns) || p.start == start
 }
 
 /// Same process, not just the same pid: pid reuse must not merge rows.

@@ -167,7 +167,7 @@ fn run(
     let mut kernel_threads = HashSet::new();
     let live = snapshot(tracer, config, taken_at, &clock, &mut kernel_threads);
     joiner.replace(&live, taken_at);
-    if !send(Message::Snapshot(live)) {
+    if !send(Message::Snapshot(joiner.live())) {
         return Ok(());
     }
     let mut reported = Drops::default();
@@ -188,8 +188,18 @@ fn run(
             }
             let taken_at = clock::boot_ns();
             let live = snapshot(tracer, config, taken_at, &clock, &mut kernel_threads);
-            joiner.replace(&live, taken_at);
-            if !send(Message::Snapshot(live)) {
+            let gone = joiner.replace(&live, taken_at);
+            if !gone.is_empty() {
+                let time = clock.to_wall(taken_at);
+                let gone = TraceEvent::Gone {
+                    time,
+                    processes: gone,
+                };
+                if !send(Message::Events(vec![gone])) {
+                    return Ok(());
+                }
+            }
+            if !send(Message::Snapshot(joiner.live())) {
                 return Ok(());
             }
             let mut drops = tracer.drops()?;
@@ -245,9 +255,10 @@ fn forward(
     let events = batch
         .into_iter()
         .map(|event| match event {
-            KernelEvent::Exec(p) => {
-                joiner.exec(&p);
-                TraceEvent::Exec(p)
+            KernelEvent::Exec(p) => TraceEvent::Exec(joiner.exec(p)),
+            KernelEvent::ExecFailed(f) => {
+                joiner.exec_failed(&f);
+                TraceEvent::ExecFailed(f)
             }
             KernelEvent::Exit(raw) => TraceEvent::Exit(joiner.exit(raw, clock)),
         })

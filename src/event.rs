@@ -40,13 +40,94 @@ pub struct ProcessInfo {
     /// the path filled the kernel's 256-byte buffer and may have been cut
     pub filename_truncated: bool,
     pub cgroup_id: u64,
-    /// exec time (or the process's start, for processes seen in /proc)
+    /// When the process began (its fork). A process keeps its start across
+    /// execs, so this and the pid tell one process from a later one.
     pub start: WallTime,
     /// The kernel's CLOCK_BOOTTIME start, used to join exits with their exec
     /// and for nothing else (0 when unknown, e.g. from a replay file).
     pub start_boot_ns: u64,
+    /// When the current image was exec'd (the start, when none was seen).
+    pub exec_time: WallTime,
     /// where the record came from
     pub origin: Origin,
+    /// Earlier images of this process and failed exec attempts, oldest
+    /// first; the current image is the fields above.
+    pub history: Vec<ExecStep>,
+    /// Steps left out of `history` to keep it bounded.
+    pub history_dropped: u32,
+}
+
+/// The most steps a process's history keeps: the first, and the latest.
+pub const MAX_HISTORY: usize = 32;
+/// The most paths one folded run of failed execs keeps.
+pub const MAX_TRIED: usize = 16;
+
+/// One exec of a process: an image it ran, or a run of failed attempts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecStep {
+    pub time: WallTime,
+    /// the process's name after this exec (before it, for a failure)
+    pub comm: String,
+    pub filename: String,
+    pub argv: Vec<String>,
+    pub argv_truncated: bool,
+    /// the error of a failed attempt; None for an image that ran
+    pub errno: Option<i32>,
+    /// a folded run of failures: the filenames tried before `filename`
+    pub tried: Vec<String>,
+    /// how many failed attempts this step stands for (0 for an image)
+    pub attempts: u32,
+}
+
+impl ExecStep {
+    pub fn failed(&self) -> bool {
+        self.errno.is_some()
+    }
+
+    /// "ENOENT nosuchcmd": the error and what could not be run.
+    pub fn failure_label(&self) -> Option<String> {
+        let errno = self.errno?;
+        let what = if self.argv.iter().any(|a| !a.is_empty()) {
+            self.argv.join(" ")
+        } else {
+            self.filename.clone()
+        };
+        Some(format!("{} {what}", crate::errno::name(errno)))
+    }
+}
+
+/// An exec that failed: the program could not be run, and the process goes
+/// on as it was.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FailedExec {
+    pub pid: u32,
+    pub ppid: u32,
+    pub uid: u32,
+    /// the process's name (unchanged by the failed attempt)
+    pub comm: String,
+    pub filename: String,
+    pub argv: Vec<String>,
+    pub argv_truncated: bool,
+    pub errno: i32,
+    pub time: WallTime,
+    /// the process's start, to tell which process tried
+    pub start: WallTime,
+    pub start_boot_ns: u64,
+}
+
+impl FailedExec {
+    fn step(&self) -> ExecStep {
+        ExecStep {
+            time: self.time,
+            comm: self.comm.clone(),
+            filename: self.filename.clone(),
+            argv: self.argv.clone(),
+            argv_truncated: self.argv_truncated,
+            errno: Some(self.errno),
+            tried: Vec::new(),
+            attempts: 1,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,6 +146,89 @@ pub enum Origin {
 }
 
 impl ProcessInfo {
+    /// The current image as a history step.
+    fn step(&self) -> ExecStep {
+        ExecStep {
+            time: self.exec_time,
+            comm: self.comm.clone(),
+            filename: self.filename.clone(),
+            argv: self.argv.clone(),
+            argv_truncated: self.argv_truncated,
+            errno: None,
+            tried: Vec::new(),
+            attempts: 0,
+        }
+    }
+
+    fn push_step(&mut self, step: ExecStep) {
+        if self.history.len() >= MAX_HISTORY {
+            // keep how the process began; drop the oldest after that
+            self.history.remove(1.min(self.history.len() - 1));
+            self.history_dropped = self.history_dropped.saturating_add(1);
+        }
+        self.history.push(step);
+    }
+
+    /// The same process after a new exec: `next` is its new image, and
+    /// this one's image and history become `next`'s history.
+    pub fn reexec(mut self, mut next: ProcessInfo) -> ProcessInfo {
+        // a forked child's image is its parent's, not an exec of its own
+        if matches!(self.origin, Origin::Exec | Origin::Proc) {
+            let step = self.step();
+            self.push_step(step);
+        }
+        for step in std::mem::take(&mut next.history) {
+            self.push_step(step);
+        }
+        next.history = self.history;
+        next.history_dropped = self.history_dropped;
+        next.start = self.start;
+        if self.start_boot_ns != 0 {
+            next.start_boot_ns = self.start_boot_ns;
+        }
+        next
+    }
+
+    /// Adds a failed exec; a run of failures in a row (a shell trying each
+    /// $PATH entry) folds into one step that keeps the last error.
+    pub fn add_failure(&mut self, failure: &FailedExec) {
+        if let Some(last) = self.history.last_mut() {
+            if last.failed() && last.time >= self.exec_time {
+                if last.tried.len() < MAX_TRIED {
+                    last.tried.push(std::mem::take(&mut last.filename));
+                }
+                let attempts = last.attempts.saturating_add(1);
+                let tried = std::mem::take(&mut last.tried);
+                *last = ExecStep {
+                    tried,
+                    attempts,
+                    ..failure.step()
+                };
+                return;
+            }
+        }
+        self.push_step(failure.step());
+    }
+
+    /// The failed attempts after the current image, when the process's last
+    /// exec attempt failed: what it could not run.
+    pub fn last_failure(&self) -> Option<&ExecStep> {
+        self.history
+            .last()
+            .filter(|s| s.failed() && s.time >= self.exec_time)
+    }
+
+    /// Every command line this process ran or tried, for search.
+    pub fn command_lines(&self) -> impl Iterator<Item = String> + '_ {
+        std::iter::once(self.command_line()).chain(self.history.iter().map(|s| {
+            if s.argv.iter().any(|a| !a.is_empty()) {
+                s.argv.join(" ")
+            } else {
+                s.filename.clone()
+            }
+        }))
+    }
+
     /// The command line to show: argv, or the filename when argv is empty,
     /// or `[comm]` when neither is known (as ps shows such processes).
     pub fn command_line(&self) -> String {
@@ -120,7 +284,8 @@ impl ExitStatus {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExitInfo {
     pub process: ProcessInfo,
-    /// the name at exit (a process may change it after exec)
+    /// The name of the thread that ended the process: a worker thread's
+    /// name, or a name set after exec. The process's name is `process.comm`.
     pub exit_comm: String,
     pub end: WallTime,
     pub duration_ns: u64,
@@ -136,13 +301,19 @@ pub struct Drops {
     pub exit_ringbuf: u64,
     /// exec records not stored because the pid map was full
     pub pid_map_full: u64,
+    /// failed-exec events lost because the ring buffer was full
+    pub exec_failed_ringbuf: u64,
     /// ring-buffer records user space could not decode
     pub undecodable: u64,
 }
 
 impl Drops {
     pub fn total(&self) -> u64 {
-        self.exec_ringbuf + self.exit_ringbuf + self.pid_map_full + self.undecodable
+        self.exec_ringbuf
+            + self.exit_ringbuf
+            + self.pid_map_full
+            + self.exec_failed_ringbuf
+            + self.undecodable
     }
 
     /// Counts that grew since `earlier`.
@@ -151,6 +322,9 @@ impl Drops {
             exec_ringbuf: self.exec_ringbuf.saturating_sub(earlier.exec_ringbuf),
             exit_ringbuf: self.exit_ringbuf.saturating_sub(earlier.exit_ringbuf),
             pid_map_full: self.pid_map_full.saturating_sub(earlier.pid_map_full),
+            exec_failed_ringbuf: self
+                .exec_failed_ringbuf
+                .saturating_sub(earlier.exec_failed_ringbuf),
             undecodable: self.undecodable.saturating_sub(earlier.undecodable),
         }
     }
@@ -159,8 +333,18 @@ impl Drops {
 /// One trace event, from the kernel or a replay file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TraceEvent {
+    /// A process exec'd: its new image, with its earlier ones in `history`.
     Exec(ProcessInfo),
+    /// An exec failed; the process goes on running what it ran.
+    ExecFailed(FailedExec),
     Exit(ExitInfo),
+    /// Processes that ended without a reported exit (filtered by the min
+    /// duration, or lost), as (pid, start): a recording needs them to
+    /// replay to the same live set.
+    Gone {
+        time: WallTime,
+        processes: Vec<(u32, WallTime)>,
+    },
     /// The kernel dropped events: totals so far, at this time.
     Lost {
         time: WallTime,
@@ -171,9 +355,10 @@ pub enum TraceEvent {
 impl TraceEvent {
     pub fn time(&self) -> WallTime {
         match self {
-            TraceEvent::Exec(p) => p.start,
+            TraceEvent::Exec(p) => p.exec_time,
+            TraceEvent::ExecFailed(f) => f.time,
             TraceEvent::Exit(e) => e.end,
-            TraceEvent::Lost { time, .. } => *time,
+            TraceEvent::Lost { time, .. } | TraceEvent::Gone { time, .. } => *time,
         }
     }
 }
@@ -228,6 +413,82 @@ mod tests {
         assert_eq!(p.command_line(), "true x y");
     }
 
+    fn image(argv: &[&str], at: u64) -> ProcessInfo {
+        ProcessInfo {
+            pid: 7,
+            comm: argv[0].into(),
+            filename: format!("/bin/{}", argv[0]),
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            start: WallTime(1),
+            start_boot_ns: 1,
+            exec_time: WallTime(at),
+            ..Default::default()
+        }
+    }
+
+    fn failure(path: &str, errno: i32, at: u64) -> FailedExec {
+        FailedExec {
+            pid: 7,
+            comm: "sh".into(),
+            filename: path.into(),
+            argv: vec!["nosuchcmd".into()],
+            errno,
+            time: WallTime(at),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn reexec_keeps_earlier_images_in_order() {
+        let env = image(&["env", "MARKER=zebra123", "true"], 10);
+        let t = env.reexec(image(&["true"], 20));
+        assert_eq!(t.argv, ["true"]);
+        assert_eq!(t.history.len(), 1);
+        assert_eq!(t.history[0].argv, ["env", "MARKER=zebra123", "true"]);
+        assert_eq!(t.history[0].time, WallTime(10));
+        assert!(t.command_lines().any(|c| c.contains("zebra123")));
+        let u = t.reexec(image(&["date"], 30));
+        let times: Vec<u64> = u.history.iter().map(|s| s.time.0).collect();
+        assert_eq!(times, [10, 20]);
+    }
+
+    #[test]
+    fn a_run_of_failures_folds_into_one_step() {
+        let mut sh = image(&["sh", "-c", "nosuchcmd"], 10);
+        sh.add_failure(&failure("/usr/local/bin/nosuchcmd", 2, 11));
+        sh.add_failure(&failure("/usr/bin/nosuchcmd", 13, 12));
+        sh.add_failure(&failure("/bin/nosuchcmd", 2, 13));
+        assert_eq!(sh.history.len(), 1);
+        let f = sh.last_failure().unwrap();
+        assert_eq!(f.filename, "/bin/nosuchcmd");
+        assert_eq!(f.tried, ["/usr/local/bin/nosuchcmd", "/usr/bin/nosuchcmd"]);
+        assert_eq!(f.attempts, 3);
+        assert_eq!(f.failure_label().unwrap(), "ENOENT nosuchcmd");
+        // a later successful exec ends the run: it is history, not the outcome
+        let ls = sh.reexec(image(&["ls"], 20));
+        assert!(ls.last_failure().is_none());
+        assert_eq!(ls.history.len(), 2);
+    }
+
+    #[test]
+    fn history_is_bounded_and_keeps_the_first_step() {
+        let mut p = image(&["loop", "0"], 0);
+        for i in 1..100u64 {
+            p = p.reexec(image(&["loop", &i.to_string()], i));
+        }
+        assert_eq!(p.history.len(), MAX_HISTORY);
+        assert_eq!(p.history[0].argv, ["loop", "0"]);
+        assert_eq!(p.history.last().unwrap().argv, ["loop", "98"]);
+        assert_eq!(p.history_dropped as usize, 99 - MAX_HISTORY);
+        let mut sh = image(&["sh"], 0);
+        for i in 0..100 {
+            sh.add_failure(&failure(&format!("/p{i}/x"), 2, 1 + i));
+        }
+        assert_eq!(sh.history.len(), 1);
+        assert_eq!(sh.history[0].tried.len(), MAX_TRIED);
+        assert_eq!(sh.history[0].attempts, 100);
+    }
+
     #[test]
     fn formats_rfc3339_nanos() {
         assert_eq!(
@@ -247,7 +508,7 @@ mod tests {
             exec_ringbuf: 4,
             exit_ringbuf: 2,
             pid_map_full: 1,
-            undecodable: 0,
+            ..Default::default()
         };
         assert_eq!(
             b.since(&a),

@@ -106,14 +106,28 @@ impl Sink {
                     }
                     exit_line(out, e)
                 }
+                // with a min duration only reported exits print their exec
+                TraceEvent::ExecFailed(f) => writeln!(
+                    out,
+                    "{:<8} {:<5} {:<16} {:<7} {:<7} {} [{}]",
+                    clock_time(f.time),
+                    "FAIL",
+                    f.comm,
+                    f.pid,
+                    f.ppid,
+                    f.filename,
+                    crate::errno::name(f.errno)
+                ),
+                TraceEvent::Gone { .. } => Ok(()),
                 TraceEvent::Lost { time, drops } => writeln!(
                     out,
-                    "{:<8} {:<5} ring buffer full: {} exec and {} exit events lost; \
-                     {} exec records not kept (pid map full); {} undecodable (totals)",
+                    "{:<8} {:<5} ring buffer full: {} exec, {} exit and {} failed-exec events \
+                     lost; {} exec records not kept (pid map full); {} undecodable (totals)",
                     clock_time(*time),
                     "LOST",
                     drops.exec_ringbuf,
                     drops.exit_ringbuf,
+                    drops.exec_failed_ringbuf,
                     drops.pid_map_full,
                     drops.undecodable
                 ),
@@ -126,7 +140,7 @@ fn exec_line(out: &mut impl Write, p: &ProcessInfo) -> io::Result<()> {
     writeln!(
         out,
         "{:<8} {:<5} {:<16} {:<7} {:<7} {}",
-        clock_time(p.start),
+        clock_time(p.exec_time),
         "EXEC",
         p.comm,
         p.pid,
@@ -141,7 +155,7 @@ fn exit_line(out: &mut impl Write, e: &ExitInfo) -> io::Result<()> {
         "{:<8} {:<5} {:<16} {:<7} {:<7} [{}] ({}ms)",
         clock_time(e.end),
         "EXIT",
-        e.exit_comm,
+        e.process.comm,
         e.process.pid,
         e.process.ppid,
         e.status.label(),

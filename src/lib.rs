@@ -6,6 +6,7 @@ pub mod bpf;
 pub mod cli;
 pub mod clock;
 pub mod dashboard;
+pub mod errno;
 pub mod event;
 pub mod headless;
 pub mod host;

@@ -5,7 +5,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Drops, ExitInfo, ExitStatus, Origin, ProcessInfo, TraceEvent, WallTime};
+use crate::event::{
+    Drops, ExecStep, ExitInfo, ExitStatus, FailedExec, Origin, ProcessInfo, TraceEvent, WallTime,
+    MAX_HISTORY, MAX_TRIED,
+};
 use crate::sanitize;
 
 #[derive(Serialize)]
@@ -20,6 +23,82 @@ struct ProcessOut<'a> {
     filename_truncated: bool,
     cgroup_id: u64,
     origin: &'static str,
+    /// the process's start (its fork)
+    start_time: String,
+    /// when the current image was exec'd
+    exec_time: String,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    history: Vec<StepOut<'a>>,
+    #[serde(skip_serializing_if = "is_zero")]
+    history_dropped: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// One earlier image or folded run of failed execs.
+#[derive(Serialize)]
+struct StepOut<'a> {
+    time: String,
+    comm: &'a str,
+    filename: &'a str,
+    argv: &'a [String],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    argv_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errno: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tried: &'a [String],
+    #[serde(skip_serializing_if = "is_zero")]
+    attempts: u32,
+}
+
+impl<'a> StepOut<'a> {
+    fn new(s: &'a ExecStep) -> Self {
+        Self {
+            time: s.time.rfc3339(),
+            comm: &s.comm,
+            filename: &s.filename,
+            argv: &s.argv,
+            argv_truncated: s.argv_truncated,
+            errno: s.errno,
+            error: s.errno.map(crate::errno::name),
+            tried: &s.tried,
+            attempts: s.attempts,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct FailedOut<'a> {
+    event: &'static str,
+    time: String,
+    pid: u32,
+    ppid: u32,
+    uid: u32,
+    comm: &'a str,
+    filename: &'a str,
+    argv: &'a [String],
+    argv_truncated: bool,
+    errno: i32,
+    error: String,
+    start_time: String,
+}
+
+#[derive(Serialize)]
+struct GoneOut {
+    event: &'static str,
+    time: String,
+    processes: Vec<GoneProcess>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct GoneProcess {
+    pid: u32,
+    start_time: String,
 }
 
 impl<'a> ProcessOut<'a> {
@@ -35,6 +114,10 @@ impl<'a> ProcessOut<'a> {
             filename_truncated: p.filename_truncated,
             cgroup_id: p.cgroup_id,
             origin: origin_name(p.origin),
+            start_time: p.start.rfc3339(),
+            exec_time: p.exec_time.rfc3339(),
+            history: p.history.iter().map(StepOut::new).collect(),
+            history_dropped: p.history_dropped,
         }
     }
 }
@@ -53,7 +136,6 @@ struct ExitOut<'a> {
     time: String,
     #[serde(flatten)]
     process: ProcessOut<'a>,
-    start_time: String,
     duration_ns: u64,
     exit_code: Option<i32>,
     signal: Option<u32>,
@@ -71,6 +153,8 @@ struct LostOut {
     exit_ringbuf: u64,
     pid_map_full: u64,
     #[serde(default)]
+    exec_failed_ringbuf: u64,
+    #[serde(default)]
     undecodable: u64,
 }
 
@@ -79,14 +163,38 @@ pub fn to_line(event: &TraceEvent) -> String {
     let json = match event {
         TraceEvent::Exec(p) => serde_json::to_string(&ExecOut {
             event: "exec",
-            time: p.start.rfc3339(),
+            time: p.exec_time.rfc3339(),
             process: ProcessOut::new(p),
+        }),
+        TraceEvent::ExecFailed(f) => serde_json::to_string(&FailedOut {
+            event: "exec_failed",
+            time: f.time.rfc3339(),
+            pid: f.pid,
+            ppid: f.ppid,
+            uid: f.uid,
+            comm: &f.comm,
+            filename: &f.filename,
+            argv: &f.argv,
+            argv_truncated: f.argv_truncated,
+            errno: f.errno,
+            error: crate::errno::name(f.errno),
+            start_time: f.start.rfc3339(),
+        }),
+        TraceEvent::Gone { time, processes } => serde_json::to_string(&GoneOut {
+            event: "gone",
+            time: time.rfc3339(),
+            processes: processes
+                .iter()
+                .map(|&(pid, start)| GoneProcess {
+                    pid,
+                    start_time: start.rfc3339(),
+                })
+                .collect(),
         }),
         TraceEvent::Exit(e) => serde_json::to_string(&ExitOut {
             event: "exit",
             time: e.end.rfc3339(),
             process: ProcessOut::new(&e.process),
-            start_time: e.process.start.rfc3339(),
             duration_ns: e.duration_ns,
             exit_code: e.status.code(),
             signal: e.status.signal(),
@@ -101,6 +209,7 @@ pub fn to_line(event: &TraceEvent) -> String {
             exec_ringbuf: drops.exec_ringbuf,
             exit_ringbuf: drops.exit_ringbuf,
             pid_map_full: drops.pid_map_full,
+            exec_failed_ringbuf: drops.exec_failed_ringbuf,
             undecodable: drops.undecodable,
         }),
     };
@@ -152,7 +261,52 @@ struct LineIn {
     #[serde(default)]
     pid_map_full: u64,
     #[serde(default)]
+    exec_failed_ringbuf: u64,
+    #[serde(default)]
     undecodable: u64,
+    errno: Option<i32>,
+    #[serde(default)]
+    history: Vec<StepIn>,
+    #[serde(default)]
+    history_dropped: u32,
+    processes: Option<Vec<GoneProcess>>,
+    exec_time: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct StepIn {
+    time: String,
+    #[serde(default)]
+    comm: String,
+    #[serde(default)]
+    filename: String,
+    #[serde(default)]
+    argv: Vec<String>,
+    #[serde(default)]
+    argv_truncated: bool,
+    errno: Option<i32>,
+    #[serde(default)]
+    tried: Vec<String>,
+    #[serde(default)]
+    attempts: u32,
+}
+
+fn step_from(s: &StepIn) -> Result<ExecStep, ParseError> {
+    Ok(ExecStep {
+        time: time(&s.time, "history time")?,
+        comm: sanitize::visible(&s.comm),
+        filename: sanitize::visible(&s.filename),
+        argv: s.argv.iter().map(|a| sanitize::visible(a)).collect(),
+        argv_truncated: s.argv_truncated,
+        errno: s.errno,
+        tried: s
+            .tried
+            .iter()
+            .take(MAX_TRIED)
+            .map(|t| sanitize::visible(t))
+            .collect(),
+        attempts: s.attempts,
+    })
 }
 
 fn time(text: &str, key: &str) -> Result<WallTime, ParseError> {
@@ -175,11 +329,28 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
             exec_ringbuf: l.exec_ringbuf,
             exit_ringbuf: l.exit_ringbuf,
             pid_map_full: l.pid_map_full,
+            exec_failed_ringbuf: l.exec_failed_ringbuf,
             undecodable: l.undecodable,
         };
         return Ok(TraceEvent::Lost { time: at, drops });
     }
-    let process = |start: WallTime| -> Result<ProcessInfo, ParseError> {
+    if l.event == "gone" {
+        let processes = need(l.processes.as_ref(), "processes")?
+            .iter()
+            .map(|g| Ok((g.pid, time(&g.start_time, "start_time")?)))
+            .collect::<Result<_, ParseError>>()?;
+        return Ok(TraceEvent::Gone {
+            time: at,
+            processes,
+        });
+    }
+    let history = l
+        .history
+        .iter()
+        .take(MAX_HISTORY)
+        .map(step_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let process = |start: WallTime, exec_time: WallTime| -> Result<ProcessInfo, ParseError> {
         Ok(ProcessInfo {
             pid: need(l.pid, "pid")?,
             ppid: need(l.ppid, "ppid")?,
@@ -195,17 +366,42 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
             cgroup_id: l.cgroup_id,
             start,
             start_boot_ns: 0,
+            exec_time,
             origin: origin_from(l.origin.as_deref()),
+            history: history.clone(),
+            history_dropped: l.history_dropped,
         })
     };
+    // recordings from before start_time was on exec lines: the exec's time
+    let start = match &l.start_time {
+        Some(s) => Some(time(s, "start_time")?),
+        None => None,
+    };
+    let exec_time = match &l.exec_time {
+        Some(s) => Some(time(s, "exec_time")?),
+        None => None,
+    };
     match l.event.as_str() {
-        "exec" => Ok(TraceEvent::Exec(process(at)?)),
+        "exec" => Ok(TraceEvent::Exec(process(start.unwrap_or(at), at)?)),
+        "exec_failed" => {
+            let p = process(start.unwrap_or(at), at)?;
+            Ok(TraceEvent::ExecFailed(FailedExec {
+                pid: p.pid,
+                ppid: p.ppid,
+                uid: p.uid,
+                comm: p.comm,
+                filename: p.filename,
+                argv: p.argv,
+                argv_truncated: p.argv_truncated,
+                errno: need(l.errno, "errno")?,
+                time: at,
+                start: p.start,
+                start_boot_ns: 0,
+            }))
+        }
         "exit" => {
             let duration_ns = need(l.duration_ns, "duration_ns")?;
-            let start = match &l.start_time {
-                Some(s) => time(s, "start_time")?,
-                None => WallTime(at.0.saturating_sub(duration_ns)),
-            };
+            let start = start.unwrap_or(WallTime(at.0.saturating_sub(duration_ns)));
             let status = match l.status {
                 Some(raw) => ExitStatus(raw),
                 None => match (l.exit_code, l.signal) {
@@ -218,7 +414,7 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
                     }
                 },
             };
-            let process = process(start)?;
+            let process = process(start, exec_time.unwrap_or(start))?;
             let exit_comm = l
                 .exit_comm
                 .as_deref()
@@ -274,7 +470,10 @@ mod tests {
             cgroup_id: 7,
             start: WallTime(1_700_000_000_000_000_001),
             start_boot_ns: 0,
+            exec_time: WallTime(1_700_000_000_000_000_001),
             origin: Origin::Exec,
+            history: Vec::new(),
+            history_dropped: 0,
         }
     }
 
@@ -326,7 +525,7 @@ mod tests {
                     exec_ringbuf: 3,
                     exit_ringbuf: 4,
                     pid_map_full: 5,
-                    undecodable: 0,
+                    ..Default::default()
                 },
             },
         ];

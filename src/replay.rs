@@ -112,6 +112,7 @@ mod tests {
         TraceEvent::Exec(ProcessInfo {
             pid,
             start: WallTime(t),
+            exec_time: WallTime(t),
             origin,
             ..Default::default()
         })

@@ -25,7 +25,12 @@ fn assert_clean(event: &TraceEvent) {
             .chain(&e.process.argv)
             .map(String::as_str)
             .collect(),
-        TraceEvent::Lost { .. } => Vec::new(),
+        TraceEvent::ExecFailed(f) => [&f.comm, &f.filename]
+            .into_iter()
+            .chain(&f.argv)
+            .map(String::as_str)
+            .collect(),
+        TraceEvent::Lost { .. } | TraceEvent::Gone { .. } => Vec::new(),
     };
     for t in texts {
         assert!(!t.chars().any(is_unsafe), "unsafe character in {t:?}");

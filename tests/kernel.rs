@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tracer_tui::backend::{Backend, BackendConfig, Command as BackendCommand, Message};
 use tracer_tui::bpf::LoadOptions;
-use tracer_tui::event::{Drops, ExitInfo, Origin, ProcessInfo, TraceEvent};
+use tracer_tui::event::{Drops, ExitInfo, FailedExec, Origin, ProcessInfo, TraceEvent};
 
 struct Tracing {
     backend: Backend,
@@ -18,6 +18,7 @@ struct Tracing {
     execs: HashMap<u32, ProcessInfo>,
     exits: HashMap<u32, ExitInfo>,
     exit_count: HashMap<u32, usize>,
+    failed: Vec<FailedExec>,
     snapshots: Vec<Vec<ProcessInfo>>,
     drops: Drops,
     min_duration: Option<Duration>,
@@ -48,6 +49,7 @@ impl Tracing {
             execs: HashMap::new(),
             exits: HashMap::new(),
             exit_count: HashMap::new(),
+            failed: Vec::new(),
             snapshots: Vec::new(),
             drops: Drops::default(),
             min_duration: None,
@@ -85,6 +87,8 @@ impl Tracing {
                             *self.exit_count.entry(e.process.pid).or_default() += 1;
                             self.exits.insert(e.process.pid, e);
                         }
+                        TraceEvent::ExecFailed(f) => self.failed.push(f),
+                        TraceEvent::Gone { .. } => {}
                         TraceEvent::Lost { drops, .. } => self.drops = drops,
                     }
                 }

@@ -121,6 +121,7 @@ fn replay_file(dir: &std::path::Path, marker: &str) -> std::path::PathBuf {
         filename: format!("/usr/bin/{name}"),
         argv: vec![name.into(), format!("{marker}-{name}")],
         start: WallTime(start),
+        exec_time: WallTime(start),
         origin: Origin::Exec,
         ..Default::default()
     };

@@ -30,6 +30,7 @@ pub fn process(pid: u32, comm: &str, start_s: u64) -> ProcessInfo {
         argv: vec![comm.into(), format!("--arg{pid}")],
         start: WallTime(T0 + start_s * SEC),
         start_boot_ns: start_s * SEC + 1,
+        exec_time: WallTime(T0 + start_s * SEC),
         origin: Origin::Exec,
         ..Default::default()
     }

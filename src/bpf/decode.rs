@@ -6,7 +6,7 @@ use std::mem::offset_of;
 
 use super::skel::types::{self, event_kind, exit_flags, record_flags};
 use crate::clock::BootClock;
-use crate::event::{ExitStatus, Origin, ProcessInfo};
+use crate::event::{ExitStatus, FailedExec, Origin, ProcessInfo};
 use crate::procfs::ProcEntry;
 use crate::sanitize;
 
@@ -44,7 +44,10 @@ pub struct RawExit {
     pub status: ExitStatus,
     pub start_boot_ns: u64,
     pub exit_boot_ns: u64,
+    /// the process's name (its thread-group leader's)
     pub comm: String,
+    /// the name of the thread that ended it
+    pub thread_comm: String,
     /// the start came from an exec record in the pid map
     pub had_record: bool,
 }
@@ -52,6 +55,7 @@ pub struct RawExit {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KernelEvent {
     Exec(ProcessInfo),
+    ExecFailed(FailedExec),
     Exit(RawExit),
 }
 
@@ -102,6 +106,23 @@ pub fn decode(bytes: &[u8], clock: &BootClock) -> Result<KernelEvent, DecodeErro
     )?);
     match event_kind(kind) {
         event_kind::EVENT_EXEC => exec_record(bytes, clock).map(KernelEvent::Exec),
+        event_kind::EVENT_EXEC_FAILED => {
+            let p = exec_record(bytes, clock)?;
+            let r: types::exec_record = from_bytes(bytes);
+            Ok(KernelEvent::ExecFailed(FailedExec {
+                pid: p.pid,
+                ppid: p.ppid,
+                uid: p.uid,
+                comm: p.comm,
+                filename: p.filename,
+                argv: p.argv,
+                argv_truncated: p.argv_truncated,
+                errno: r.error,
+                time: p.exec_time,
+                start: p.start,
+                start_boot_ns: p.start_boot_ns,
+            }))
+        }
         event_kind::EVENT_EXIT => {
             if bytes.len() < size_of::<types::exit_event>() {
                 return Err(DecodeError::TooShort {
@@ -118,6 +139,7 @@ pub fn decode(bytes: &[u8], clock: &BootClock) -> Result<KernelEvent, DecodeErro
                 start_boot_ns: e.start_ns,
                 exit_boot_ns: e.exit_ns,
                 comm: sanitize::c_string(&e.comm),
+                thread_comm: sanitize::c_string(&e.thread_comm),
                 had_record: e.flags & exit_flags::EXIT_HAD_RECORD.0 != 0,
             }))
         }
@@ -158,6 +180,13 @@ pub fn exec_record(bytes: &[u8], clock: &BootClock) -> Result<ProcessInfo, Decod
         cgroup_id: r.cgroup_id,
         start: clock.to_wall(r.start_ns),
         start_boot_ns: r.start_ns,
+        exec_time: clock.to_wall(if r.exec_ns != 0 {
+            r.exec_ns
+        } else {
+            r.start_ns
+        }),
+        history: Vec::new(),
+        history_dropped: 0,
         origin: if flags & record_flags::RECORD_FROM_PROC.0 != 0 {
             Origin::Proc
         } else {
@@ -257,13 +286,29 @@ mod tests {
             ..Default::default()
         };
         e.comm[..5].copy_from_slice(b"x\x1b[2J");
+        e.thread_comm[..6].copy_from_slice(b"worker");
         let KernelEvent::Exit(x) = decode(&bytes_of(&e), &clock()).unwrap() else {
             panic!("not exit")
         };
         assert_eq!(x.status.signal(), Some(9));
         assert_eq!(x.comm, "x\\x1b[2J");
+        assert_eq!(x.thread_comm, "worker");
         assert!(x.had_record);
         assert_eq!((x.start_boot_ns, x.exit_boot_ns), (10, 20));
+    }
+
+    #[test]
+    fn decodes_failed_exec() {
+        let mut bytes = exec_bytes(b"/usr/bin/nosuchcmd\0", b"nosuchcmd\0-x\0");
+        bytes[..4].copy_from_slice(&event_kind::EVENT_EXEC_FAILED.0.to_ne_bytes());
+        let at = offset_of!(types::exec_record, error);
+        bytes[at..at + 4].copy_from_slice(&2i32.to_ne_bytes());
+        let KernelEvent::ExecFailed(f) = decode(&bytes, &clock()).unwrap() else {
+            panic!("not a failed exec")
+        };
+        assert_eq!((f.pid, f.errno), (42, 2));
+        assert_eq!(f.filename, "/usr/bin/nosuchcmd");
+        assert_eq!(f.argv, ["nosuchcmd", "-x"]);
     }
 
     #[test]

@@ -142,6 +142,16 @@ impl<'obj> Tracer<'obj> {
             .ok_or_else(|| anyhow!("BPF object has no .rodata section"))?;
         rodata.wakeup_threshold = u64::from(ring / 8).min(256 * 1024);
 
+        // the failed-exec programs are attached by hand, through perf events
+        for prog in [
+            &mut open.progs.enter_execve,
+            &mut open.progs.exit_execve,
+            &mut open.progs.enter_execveat,
+            &mut open.progs.exit_execveat,
+        ] {
+            prog.set_autoattach(false);
+        }
+
         let skel = open.load().map_err(explain_load_error)?;
         let mut tracer = Self { skel };
         tracer.set_min_duration(min_duration_ns)?;
@@ -212,6 +222,7 @@ impl<'obj> Tracer<'obj> {
             exec_ringbuf: read(types::drop_counter::DROP_EXEC_RINGBUF)?.saturating_sub(recovered),
             exit_ringbuf: read(types::drop_counter::DROP_EXIT_RINGBUF)?,
             pid_map_full: read(types::drop_counter::DROP_PID_MAP_FULL)?,
+            exec_failed_ringbuf: read(types::drop_counter::DROP_EXEC_FAILED_RINGBUF)?,
             undecodable: 0,
         })
     }
@@ -282,6 +293,7 @@ pub fn decode_for_fuzzing(bytes: &[u8]) -> Option<crate::event::TraceEvent> {
     let clock = BootClock::now();
     match decode(bytes, &clock).ok()? {
         KernelEvent::Exec(p) => Some(crate::event::TraceEvent::Exec(p)),
+        KernelEvent::ExecFailed(f) => Some(crate::event::TraceEvent::ExecFailed(f)),
         KernelEvent::Exit(raw) => {
             let exit = crate::join::Joiner::default().exit(raw, &clock);
             Some(crate::event::TraceEvent::Exit(exit))

@@ -42,13 +42,29 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-/* An exec record is too large for the 512-byte BPF stack. */
+/*
+ * An exec record is too large for the 512-byte BPF stack. Slot 0 is the
+ * exec program's, slot 1 the failed-exec program's, so they never share.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct exec_record);
 } scratch SEC(".maps");
+
+/*
+ * The user pointers of each execve in progress, by thread id, so that a
+ * failure can be told with what it tried. Only pointers are kept: the
+ * strings are read only when the exec fails. LRU, so a thread killed
+ * inside execve cannot leak its entry.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct exec_args);
+} exec_args SEC(".maps");
 
 /* Anchors for BTF, so the skeleton generates Rust types for these. */
 struct exec_record _exec_record = {};
@@ -99,14 +115,22 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 	if (!r)
 		return 0;
 
+	/* the exec succeeded: its pointers are not needed. old_pid is the
+	 * thread that called execve, even if it has since taken the leader's id */
+	pid = (__u32)ctx->args[1];
+	bpf_map_delete_elem(&exec_args, &pid);
+
 	/* after exec a non-leader thread has taken over the process id */
 	pid = bpf_get_current_pid_tgid() >> 32;
 	r->kind = EVENT_EXEC;
 	r->pid = pid;
 	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	r->uid = (__u32)bpf_get_current_uid_gid();
-	r->start_ns = bpf_ktime_get_boot_ns();
+	/* de_thread gave an exec'ing thread the leader's start time */
+	r->start_ns = BPF_CORE_READ(task, start_boottime);
+	r->exec_ns = bpf_ktime_get_boot_ns();
 	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->error = 0;
 	r->flags = 0;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 
@@ -214,7 +238,123 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->start_ns = start;
 	e->exit_ns = now;
 	e->flags = flags;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/* the last thread may be a named worker: the process's name is its
+	 * leader's (a zombie leader's task_struct is still valid) */
+	BPF_CORE_READ_INTO(&e->comm, task, group_leader, comm);
+	bpf_get_current_comm(e->thread_comm, sizeof(e->thread_comm));
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;
+}
+
+/*
+ * Failed execs. These are the syscall tracepoints (perf-event attached,
+ * ids from tracefs); user space attaches them when it can.
+ */
+static __always_inline int exec_enter(__u64 filename, __u64 argv)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct exec_args a = { .filename = filename, .argv = argv };
+
+	bpf_map_update_elem(&exec_args, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int exec_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task;
+	struct exec_record *r;
+	struct exec_args *a;
+	const char *const *argv;
+	const char *arg;
+	__u32 slot = 1, i;
+	long n, args_len = 0;
+
+	/* success was handled at sched_process_exec, which removed the entry */
+	if (ret >= 0)
+		return 0;
+	a = bpf_map_lookup_elem(&exec_args, &tid);
+	if (!a)
+		return 0;
+	r = bpf_map_lookup_elem(&scratch, &slot);
+	if (!r) {
+		bpf_map_delete_elem(&exec_args, &tid);
+		return 0;
+	}
+	task = (struct task_struct *)bpf_get_current_task();
+	r->kind = EVENT_EXEC_FAILED;
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	r->uid = (__u32)bpf_get_current_uid_gid();
+	r->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	r->exec_ns = bpf_ktime_get_boot_ns();
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->error = (__s32)-ret;
+	r->flags = 0;
+	/* the process's name: a failed exec has not changed it */
+	BPF_CORE_READ_INTO(&r->comm, task, group_leader, comm);
+
+	n = bpf_probe_read_user_str(r->data, FILENAME_MAX_LEN, (void *)a->filename);
+	if (n < 0)
+		n = 0;
+	if (n >= FILENAME_MAX_LEN) {
+		n = FILENAME_MAX_LEN;
+		r->flags |= RECORD_FILENAME_TRUNCATED;
+	}
+	r->filename_len = n;
+	n &= (FILENAME_MAX_LEN * 2 - 1);
+	if (n > FILENAME_MAX_LEN)
+		n = FILENAME_MAX_LEN;
+
+	argv = (const char *const *)a->argv;
+	for (i = 0; i < FAILED_ARGS_MAX; i++) {
+		long m;
+
+		if (!argv || bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) < 0 || !arg)
+			break;
+		/* each argument starts where the verifier can prove room for it */
+		if (args_len > ARGS_MAX_LEN - FAILED_ARG_LEN) {
+			r->flags |= RECORD_ARGS_TRUNCATED;
+			break;
+		}
+		m = bpf_probe_read_user_str(r->data + n + args_len, FAILED_ARG_LEN, arg);
+		if (m <= 0)
+			break;
+		if (m == FAILED_ARG_LEN)
+			r->flags |= RECORD_ARGS_TRUNCATED;
+		args_len += m;
+		if (i == FAILED_ARGS_MAX - 1)
+			r->flags |= RECORD_ARGS_TRUNCATED;
+	}
+	r->args_len = args_len;
+	bpf_map_delete_elem(&exec_args, &tid);
+
+	if (bpf_ringbuf_output(&events, r, record_size(r), wakeup_flag()) < 0)
+		count_drop(DROP_EXEC_FAILED_RINGBUF);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int enter_execve(struct syscall_enter_args *ctx)
+{
+	return exec_enter(ctx->args[0], ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int exit_execve(struct syscall_exit_args *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+/* execveat(dirfd, pathname, argv, envp, flags) */
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int enter_execveat(struct syscall_enter_args *ctx)
+{
+	return exec_enter(ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int exit_execveat(struct syscall_exit_args *ctx)
+{
+	return exec_exit(ctx->ret);
 }

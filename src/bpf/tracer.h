@@ -15,7 +15,13 @@
 enum event_kind {
 	EVENT_EXEC = 1,
 	EVENT_EXIT = 2,
+	/* an execve/execveat that returned an error: an exec_record with error set */
+	EVENT_EXEC_FAILED = 3,
 };
+
+/* The most arguments a failed exec's event keeps, and bytes per argument. */
+#define FAILED_ARGS_MAX 16
+#define FAILED_ARG_LEN 128
 
 /* exec_record.flags */
 enum record_flags {
@@ -28,18 +34,22 @@ enum record_flags {
 };
 
 /*
- * A live process's exec record: the pid map's value and the exec event.
- * data holds filename_len bytes of filename (with its NUL) followed by
- * args_len bytes of argv. The exec event carries only the used part of
- * data, so its length varies; the map always stores the whole struct.
+ * A live process's exec record: the pid map's value and the exec event; also
+ * the failed-exec event. data holds filename_len bytes of filename (with its
+ * NUL) followed by args_len bytes of argv. An event carries only the used
+ * part of data, so its length varies; the map always stores the whole struct.
  */
 struct exec_record {
 	__u32 kind;
 	__u32 pid;
 	__u32 ppid;
 	__u32 uid;
-	__u64 start_ns; /* CLOCK_BOOTTIME of the exec */
+	/* CLOCK_BOOTTIME of the process's start (its fork): with pid, it tells
+	 * one process from another, and stays the same across its execs */
+	__u64 start_ns;
+	__u64 exec_ns; /* CLOCK_BOOTTIME of this exec (or failed attempt) */
 	__u64 cgroup_id;
+	__s32 error; /* EVENT_EXEC_FAILED: the errno */
 	__u32 flags;
 	__u16 filename_len;
 	__u16 args_len;
@@ -62,7 +72,16 @@ struct exit_event {
 	__u64 start_ns;
 	__u64 exit_ns;
 	__u32 flags;
+	/* the process's name: its thread-group leader's */
 	__u8 comm[TASK_COMM_LEN];
+	/* the name of the thread whose exit ended the process */
+	__u8 thread_comm[TASK_COMM_LEN];
+};
+
+/* What sys_enter_execve(at) keeps for its sys_exit, per thread. */
+struct exec_args {
+	__u64 filename;
+	__u64 argv;
 };
 
 /* The runtime settings map's one value, read by the exit program. */
@@ -77,7 +96,9 @@ enum drop_counter {
 	DROP_PID_MAP_FULL = 2,
 	/* exec events lost at exec but delivered at exit after all */
 	DROP_EXEC_RECOVERED = 3,
-	DROP_COUNTERS = 4,
+	/* failed-exec events lost because the ring buffer was full */
+	DROP_EXEC_FAILED_RINGBUF = 4,
+	DROP_COUNTERS = 5,
 };
 
 #endif /* __TRACER_H */

@@ -30,6 +30,7 @@ enum {
 
 enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
+	BPF_MAP_TYPE_LRU_HASH = 9,
 	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_RINGBUF = 27,
@@ -55,6 +56,22 @@ enum {
 
 struct bpf_raw_tracepoint_args {
 	__u64 args[0];
+};
+
+/*
+ * The syscall tracepoints' records (the format files of the syscalls event group):
+ * a fixed ABI, so not relocated. The 8 bytes of common fields come first.
+ */
+struct syscall_enter_args {
+	__u64 common;
+	long nr;
+	unsigned long args[6];
+};
+
+struct syscall_exit_args {
+	__u64 common;
+	long nr;
+	long ret;
 };
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
