@@ -261,7 +261,8 @@ impl App {
                 | Message::Failed(_)
                 | Message::End
                 | Message::MinDuration(_)
-                | Message::CommandFailed(_) => {
+                | Message::CommandFailed(_)
+                | Message::Warning(_) => {
                     // time, the filter's state, failures and the end are not held back
                     return self.apply_now(message);
                 }
@@ -304,6 +305,7 @@ impl App {
                 self.notice = Some(reason);
             }
             Message::Failed(reason) => self.failure = Some(reason),
+            Message::Warning(note) => self.notice = Some(note),
             Message::Clock(t) => self.tick(t),
             Message::End => self.source_ended = true,
         }

@@ -156,6 +156,9 @@ fn run(
 
     let applied = tracer.min_duration()?;
     send(Message::MinDuration(Duration::from_nanos(applied)));
+    if let Some(gap) = tracer.failed_exec_gap() {
+        send(Message::Warning(gap.to_string()));
+    }
     if config.use_proc {
         tracer.seed(&procfs::scan(&config.proc_root));
     }

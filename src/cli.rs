@@ -88,6 +88,7 @@ impl Cli {
             max_processes: self.max_processes,
             verbose: self.verbose,
             btf: self.btf.clone(),
+            failed_execs: true,
         }
     }
 }

@@ -175,7 +175,17 @@ impl ProcessInfo {
         // a forked child's image is its parent's, not an exec of its own
         if matches!(self.origin, Origin::Exec | Origin::Proc) {
             let step = self.step();
-            self.push_step(step);
+            // failed attempts made while this image ran come after it
+            match self.history.pop() {
+                Some(run) if run.failed() && run.time >= self.exec_time => {
+                    self.push_step(step);
+                    self.push_step(run);
+                }
+                last => {
+                    self.history.extend(last);
+                    self.push_step(step);
+                }
+            }
         }
         for step in std::mem::take(&mut next.history) {
             self.push_step(step);
@@ -467,7 +477,12 @@ mod tests {
         // a later successful exec ends the run: it is history, not the outcome
         let ls = sh.reexec(image(&["ls"], 20));
         assert!(ls.last_failure().is_none());
-        assert_eq!(ls.history.len(), 2);
+        let order: Vec<(u64, bool)> = ls.history.iter().map(|s| (s.time.0, s.failed())).collect();
+        assert_eq!(
+            order,
+            [(10, false), (13, true)],
+            "the image, then what it tried"
+        );
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub fn run(
                 }
                 Ok(Message::Failed(reason)) => return Ok(Some(reason)),
                 Ok(Message::CommandFailed(reason)) => return Ok(Some(reason)),
+                Ok(Message::Warning(note)) => {
+                    eprintln!("tracer-tui: {}", crate::sanitize::visible(&note));
+                }
                 Ok(_) => {}
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Ok(None),

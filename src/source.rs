@@ -26,6 +26,8 @@ pub enum Message {
     CommandFailed(String),
     /// The source stopped with an error.
     Failed(String),
+    /// Something the source cannot do here; it goes on without it.
+    Warning(String),
     /// A replay's clock: the recorded time it has reached.
     Clock(WallTime),
     /// A replay has delivered its whole file.

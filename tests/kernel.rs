@@ -37,6 +37,7 @@ impl Tracing {
             max_processes,
             verbose: false,
             btf: None,
+            failed_execs: true,
         };
         let config = BackendConfig {
             forget_gone,

@@ -2,6 +2,7 @@
 //! read its ring buffer, and read and write its maps.
 
 mod decode;
+pub mod tracefs;
 
 use std::ffi::CString;
 use std::mem::MaybeUninit;
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{
-    ErrorKind, MapCore, MapFlags, OpenObject, PrintLevel, RingBuffer, RingBufferBuilder,
+    ErrorKind, Link, MapCore, MapFlags, OpenObject, PrintLevel, RingBuffer, RingBufferBuilder,
 };
 
 pub use decode::{decode, DecodeError, KernelEvent, RawExit};
@@ -41,11 +42,17 @@ pub struct LoadOptions {
     pub verbose: bool,
     /// A BTF file to use instead of the kernel's own.
     pub btf: Option<PathBuf>,
+    /// Trace failed execs (syscall tracepoints; needs their ids from tracefs).
+    pub failed_execs: bool,
 }
 
 /// The loaded and attached kernel program.
 pub struct Tracer<'obj> {
     skel: skel::TracerSkel<'obj>,
+    /// the failed-exec programs' attachments, kept alive with the tracer
+    _exec_links: Vec<Link>,
+    /// why failed execs are not traced, when they are not
+    failed_exec_gap: Option<String>,
 }
 
 fn libbpf_log(level: PrintLevel, msg: String) {
@@ -142,7 +149,14 @@ impl<'obj> Tracer<'obj> {
             .ok_or_else(|| anyhow!("BPF object has no .rodata section"))?;
         rodata.wakeup_threshold = u64::from(ring / 8).min(256 * 1024);
 
-        // the failed-exec programs are attached by hand, through perf events
+        // The failed-exec programs are attached by hand, through perf events
+        // on tracepoint ids that only tracefs publishes; without the ids they
+        // are not loaded at all, and tracing goes on without them.
+        let ids = if opts.failed_execs {
+            tracefs::exec_tracepoint_ids()
+        } else {
+            Err(anyhow!("turned off"))
+        };
         for prog in [
             &mut open.progs.enter_execve,
             &mut open.progs.exit_execve,
@@ -150,16 +164,54 @@ impl<'obj> Tracer<'obj> {
             &mut open.progs.exit_execveat,
         ] {
             prog.set_autoattach(false);
+            prog.set_autoload(ids.is_ok());
         }
 
         let skel = open.load().map_err(explain_load_error)?;
-        let mut tracer = Self { skel };
+        let mut tracer = Self {
+            skel,
+            _exec_links: Vec::new(),
+            failed_exec_gap: None,
+        };
         tracer.set_min_duration(min_duration_ns)?;
         tracer
             .skel
             .attach()
             .context("attaching to the sched_process_exec/exit raw tracepoints")?;
+        match ids.and_then(|ids| tracer.attach_exec_tracepoints(ids)) {
+            Ok(links) => tracer._exec_links = links,
+            Err(e) => tracer.failed_exec_gap = Some(format!("failed execs are not traced: {e:#}")),
+        }
         Ok(tracer)
+    }
+
+    /// Attaches the failed-exec programs to the syscall tracepoints.
+    fn attach_exec_tracepoints(&self, ids: [u64; 4]) -> Result<Vec<Link>> {
+        let progs = [
+            &self.skel.progs.enter_execve,
+            &self.skel.progs.exit_execve,
+            &self.skel.progs.enter_execveat,
+            &self.skel.progs.exit_execveat,
+        ];
+        progs
+            .into_iter()
+            .zip(ids)
+            .zip(tracefs::EXEC_TRACEPOINTS)
+            .map(|((prog, id), name)| {
+                let fd = tracefs::open_tracepoint(id)?;
+                // on success the link owns the perf event and closes it
+                prog.attach_perf_event(fd).map_err(|e| {
+                    // SAFETY: fd was opened above and nothing else owns it.
+                    unsafe { libc::close(fd) };
+                    anyhow!(e).context(format!("attaching to the syscalls/{name} tracepoint"))
+                })
+            })
+            .collect()
+    }
+
+    /// Why failed execs are not being traced, when they are not.
+    pub fn failed_exec_gap(&self) -> Option<&str> {
+        self.failed_exec_gap.as_deref()
     }
 
     /// A ring-buffer reader that hands each record's bytes to `callback`.

@@ -1,0 +1,223 @@
+//! Ids of the syscall tracepoints that failed execs are seen at. Only tracefs
+//! publishes them. When it is not mounted, a short-lived child process mounts
+//! it in a mount namespace of its own and reads them: the host's mounts are
+//! never changed, and tracer-tui itself stays in the host's namespace (so a
+//! command it may one day start for the user sees the host's mounts too).
+
+use std::ffi::CString;
+use std::fs;
+use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+/// The tracepoints, in the order the kernel program's handlers are attached.
+pub const EXEC_TRACEPOINTS: [&str; 4] = [
+    "sys_enter_execve",
+    "sys_exit_execve",
+    "sys_enter_execveat",
+    "sys_exit_execveat",
+];
+
+/// Where tracefs is found when something has mounted it.
+const MOUNT_POINTS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
+
+fn id_path(root: &str, name: &str) -> String {
+    format!("{root}/events/syscalls/{name}/id")
+}
+
+fn parse_ids(text: &str) -> Result<[u64; 4]> {
+    let mut ids = [0u64; 4];
+    let mut lines = text.lines();
+    for (id, name) in ids.iter_mut().zip(EXEC_TRACEPOINTS) {
+        let line = lines.next().unwrap_or("").trim();
+        *id = line
+            .parse()
+            .map_err(|_| anyhow!("no id for the syscalls/{name} tracepoint"))?;
+    }
+    Ok(ids)
+}
+
+/// The tracepoints' ids, from a mounted tracefs or a private mount of one.
+pub fn exec_tracepoint_ids() -> Result<[u64; 4]> {
+    for root in MOUNT_POINTS {
+        let text: Option<String> = EXEC_TRACEPOINTS
+            .iter()
+            .map(|name| fs::read_to_string(id_path(root, name)).ok())
+            .collect();
+        if let Some(text) = text {
+            return parse_ids(&text);
+        }
+    }
+    ids_from_private_mount()
+}
+
+/// Forks a child that unshares its mount namespace, makes every mount in it
+/// private (so nothing propagates back to the host), mounts tracefs, and
+/// writes the ids to a pipe. The child runs only system calls on memory
+/// prepared before the fork: the parent may have other threads.
+fn ids_from_private_mount() -> Result<[u64; 4]> {
+    let cstr = |s: &str| CString::new(s).context("a path holds a NUL byte");
+    let root = cstr("/")?;
+    let fstype = cstr("tracefs")?;
+    let target = cstr(MOUNT_POINTS[0])?;
+    let paths: Vec<CString> = EXEC_TRACEPOINTS
+        .iter()
+        .map(|name| cstr(&id_path(MOUNT_POINTS[0], name)))
+        .collect::<Result<_>>()?;
+
+    let mut fds = [0i32; 2];
+    // SAFETY: fds is a valid array of two ints for pipe2 to fill.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        bail!("creating a pipe: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 returned two new descriptors that nothing else owns.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+
+    // SAFETY: the child calls only async-signal-safe system calls on memory
+    // set up above, then _exit; it never returns into Rust code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        bail!("fork: {}", std::io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: in the child; see above.
+        unsafe { child(&root, &fstype, &target, &paths, fds[1]) }
+    }
+    drop(write_end);
+    let mut text = String::new();
+    let read = fs::File::from(read_end).read_to_string(&mut text);
+    let mut status = 0;
+    // SAFETY: pid is our child; status is a valid out-parameter.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    read.context("reading tracepoint ids from the helper process")?;
+    if let Some(reason) = text.strip_prefix("error ") {
+        bail!("mounting tracefs privately failed: {}", reason.trim());
+    }
+    parse_ids(&text)
+}
+
+/// The helper child. Writes the ids one per line, or "error <errno>".
+///
+/// # Safety
+/// Only to be called in a freshly forked child.
+unsafe fn child(
+    root: &CString,
+    fstype: &CString,
+    target: &CString,
+    paths: &[CString],
+    out: i32,
+) -> ! {
+    let fail = |what: &[u8]| -> ! {
+        let err = *libc::__errno_location();
+        let mut msg = [0u8; 64];
+        let mut n = 0;
+        for &b in b"error ".iter().chain(what) {
+            msg[n] = b;
+            n += 1;
+        }
+        // errno as decimal
+        let mut digits = [0u8; 12];
+        let (mut d, mut e) = (0, err.unsigned_abs());
+        loop {
+            digits[d] = b'0' + (e % 10) as u8;
+            d += 1;
+            e /= 10;
+            if e == 0 {
+                break;
+            }
+        }
+        while d > 0 {
+            d -= 1;
+            msg[n] = digits[d];
+            n += 1;
+        }
+        libc::write(out, msg.as_ptr().cast(), n);
+        libc::_exit(1)
+    };
+    if libc::unshare(libc::CLONE_NEWNS) != 0 {
+        fail(b"unshare: errno ");
+    }
+    let none = std::ptr::null();
+    if libc::mount(
+        none,
+        root.as_ptr(),
+        none,
+        libc::MS_REC | libc::MS_PRIVATE,
+        std::ptr::null(),
+    ) != 0
+    {
+        fail(b"making mounts private: errno ");
+    }
+    if libc::mount(
+        fstype.as_ptr(),
+        target.as_ptr(),
+        fstype.as_ptr(),
+        0,
+        std::ptr::null(),
+    ) != 0
+    {
+        fail(b"mount: errno ");
+    }
+    let mut buf = [0u8; 32];
+    for path in paths {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        let n = if fd >= 0 {
+            libc::read(fd, buf.as_mut_ptr().cast(), buf.len())
+        } else {
+            -1
+        };
+        if n > 0 {
+            libc::write(out, buf.as_ptr().cast(), n as usize);
+        } else {
+            libc::write(out, b"?\n".as_ptr().cast(), 2);
+        }
+    }
+    libc::_exit(0)
+}
+
+/// Opens a perf event on a tracepoint, for a BPF program to be attached to.
+pub fn open_tracepoint(id: u64) -> Result<i32> {
+    use libbpf_rs::libbpf_sys::{perf_event_attr, PERF_FLAG_FD_CLOEXEC, PERF_TYPE_TRACEPOINT};
+    let attr = perf_event_attr {
+        type_: PERF_TYPE_TRACEPOINT,
+        size: size_of::<perf_event_attr>() as u32,
+        config: id,
+        ..Default::default()
+    };
+    // SAFETY: attr is a valid, fully initialised perf_event_attr; pid -1 and
+    // cpu 0 is how a tracepoint is opened for a BPF program (it then runs on
+    // every CPU).
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            &attr as *const perf_event_attr,
+            -1,
+            0,
+            -1,
+            PERF_FLAG_FD_CLOEXEC as libc::c_ulong,
+        )
+    };
+    if fd < 0 {
+        bail!(
+            "perf_event_open on tracepoint {id}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(fd as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ids_in_order() {
+        assert_eq!(parse_ids("1\n2\n3\n4\n").unwrap(), [1, 2, 3, 4]);
+        assert!(parse_ids("1\n?\n3\n4\n")
+            .unwrap_err()
+            .to_string()
+            .contains("sys_exit_execve"));
+    }
+}
