@@ -168,7 +168,15 @@ fn run(
     let mut joiner = Joiner::default();
     let taken_at = clock::boot_ns();
     let mut kernel_threads = HashSet::new();
-    let live = snapshot(tracer, config, taken_at, &clock, &mut kernel_threads);
+    let mut orphans = Orphans::default();
+    let live = snapshot(
+        tracer,
+        config,
+        taken_at,
+        &clock,
+        &mut kernel_threads,
+        &mut orphans,
+    );
     joiner.replace(&live, taken_at);
     if !send(Message::Snapshot(joiner.live())) {
         return Ok(());
@@ -190,7 +198,14 @@ fn run(
                 return Ok(());
             }
             let taken_at = clock::boot_ns();
-            let live = snapshot(tracer, config, taken_at, &clock, &mut kernel_threads);
+            let live = snapshot(
+                tracer,
+                config,
+                taken_at,
+                &clock,
+                &mut kernel_threads,
+                &mut orphans,
+            );
             let gone = joiner.replace(&live, taken_at);
             if !gone.is_empty() {
                 let time = clock.to_wall(taken_at);
@@ -283,6 +298,7 @@ fn snapshot(
     taken_at: u64,
     clock: &BootClock,
     kernel_threads: &mut HashSet<u32>,
+    orphans: &mut Orphans,
 ) -> Vec<ProcessInfo> {
     let mut live = tracer.snapshot(clock);
 
@@ -318,8 +334,61 @@ fn snapshot(
                 procfs::Read::Gone => {}
             }
         }
+        orphans.reparent(tracer, config, &mut live, kernel_threads);
     }
     live
+}
+
+/// Most parents looked up in /proc per snapshot: a bound on the cost when
+/// many processes are orphaned at once; the rest wait a round.
+const MAX_PARENT_READS: usize = 1_000;
+
+/// Finds processes whose parent has ended, and gives them the parent the
+/// kernel gave them (init or a subreaper). Only those processes' stat files
+/// are read, never all of /proc.
+#[derive(Default)]
+struct Orphans {
+    /// (pid, ppid) pairs that /proc confirmed although the parent is not in
+    /// the live set (a parent tracer-tui cannot see): not read again
+    confirmed: HashSet<(u32, u32)>,
+}
+
+impl Orphans {
+    fn reparent(
+        &mut self,
+        tracer: &Tracer,
+        config: &BackendConfig,
+        live: &mut [ProcessInfo],
+        kernel_threads: &HashSet<u32>,
+    ) {
+        let alive: HashSet<u32> = live.iter().map(|p| p.pid).collect();
+        self.confirmed.retain(|(pid, _)| alive.contains(pid));
+        let mut reads = 0;
+        for p in live.iter_mut() {
+            let parent_known = p.ppid == 0
+                || alive.contains(&p.ppid)
+                || kernel_threads.contains(&p.ppid)
+                || self.confirmed.contains(&(p.pid, p.ppid));
+            if parent_known || reads >= MAX_PARENT_READS {
+                continue;
+            }
+            reads += 1;
+            let Some((ppid, start)) = procfs::parent(&config.proc_root, p.pid) else {
+                continue;
+            };
+            // the pid may belong to a newer process by now
+            if start.abs_diff(p.start_boot_ns) > 20_000_000 {
+                continue;
+            }
+            if ppid == p.ppid {
+                self.confirmed.insert((p.pid, ppid));
+            } else {
+                p.ppid = ppid;
+                // so the next snapshot has it too; forked processes have no record
+                tracer.set_parent(p.pid, p.start_boot_ns, ppid);
+            }
+        }
+    }
 }
 
 fn duration_ns(d: Duration) -> u64 {

@@ -192,11 +192,31 @@ impl ProcessInfo {
         }
         next.history = self.history;
         next.history_dropped = self.history_dropped;
-        next.start = self.start;
-        if self.start_boot_ns != 0 {
+        // the kernel's start is exact; one read from /proc is not
+        if next.start_boot_ns == 0 {
+            next.start = self.start;
             next.start_boot_ns = self.start_boot_ns;
         }
         next
+    }
+
+    /// Adds an image this process ran before its current one, that was
+    /// learnt of late (a snapshot saw the newer image before its event).
+    pub fn add_earlier(&mut self, earlier: &ProcessInfo) {
+        let step = earlier.step();
+        let at = self.history.partition_point(|s| s.time <= step.time);
+        if self
+            .history
+            .get(at.wrapping_sub(1))
+            .is_some_and(|s| *s == step)
+        {
+            return;
+        }
+        self.history.insert(at, step);
+        if self.history.len() > MAX_HISTORY {
+            self.history.remove(1);
+            self.history_dropped = self.history_dropped.saturating_add(1);
+        }
     }
 
     /// Adds a failed exec; a run of failures in a row (a shell trying each

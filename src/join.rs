@@ -40,6 +40,21 @@ impl Joiner {
                     ..process
                 }
             }
+            // a snapshot saw a later image before this event: this is history
+            Some(mut old) if same_process(&old, &process) && old.exec_time > process.exec_time => {
+                old.add_earlier(&process);
+                let earlier = ProcessInfo {
+                    history: old
+                        .history
+                        .iter()
+                        .filter(|s| s.time < process.exec_time)
+                        .cloned()
+                        .collect(),
+                    ..process
+                };
+                self.current.insert(pid, old);
+                return earlier;
+            }
             Some(old) if same_process(&old, &process) => old.reexec(process),
             _ => process,
         };
@@ -105,6 +120,19 @@ impl Joiner {
         let mut next: HashMap<u32, ProcessInfo> = HashMap::with_capacity(snapshot.len());
         for p in snapshot {
             let merged = match self.current.remove(&p.pid) {
+                // /proc read a process we saw exec (between the map read and
+                // the /proc read): our record is the better one; the parent
+                // is the newer
+                Some(old)
+                    if same_process(&old, p)
+                        && old.origin == Origin::Exec
+                        && p.origin != Origin::Exec =>
+                {
+                    ProcessInfo {
+                        ppid: p.ppid,
+                        ..old
+                    }
+                }
                 // the map has the newest image and parent; history is ours
                 Some(old) if same_process(&old, p) && old.exec_time >= p.exec_time => ProcessInfo {
                     history: old.history,
@@ -152,8 +180,9 @@ impl Joiner {
 /// The same process: same pid and start. A start read from /proc is only
 /// as precise as a clock tick.
 fn same_process(a: &ProcessInfo, b: &ProcessInfo) -> bool {
+    let from_proc = |p: &ProcessInfo| matches!(p.origin, Origin::Proc | Origin::Forked);
     a.pid == b.pid
-        && if a.origin == Origin::Proc || b.origin == Origin::Proc || a.origin == Origin::Forked {
+        && if from_proc(a) || from_proc(b) {
             a.start_boot_ns.abs_diff(b.start_boot_ns) <= PROC_START_SLACK_NS
         } else {
             a.start_boot_ns == b.start_boot_ns
@@ -332,6 +361,56 @@ mod tests {
         assert!(j.replace(&[again.clone()], 2_000).is_empty());
         let gone = j.replace(&[again], 3_000);
         assert_eq!(gone, [(41, WallTime(0))]);
+    }
+
+    #[test]
+    fn a_snapshot_that_saw_the_later_image_first_keeps_the_order() {
+        let mut j = Joiner::default();
+        let mut later = record(60, 100);
+        later.argv = vec!["true".into()];
+        later.exec_time = WallTime(20);
+        j.replace(&[later], 1_000);
+        let mut env = record(60, 100);
+        env.argv = vec!["env".into()];
+        env.exec_time = WallTime(10);
+        let sent = j.exec(env);
+        assert!(sent.history.is_empty(), "nothing came before env");
+        let mut t = record(60, 100);
+        t.argv = vec!["true".into()];
+        t.exec_time = WallTime(20);
+        let t = j.exec(t);
+        let argv: Vec<&str> = t.history.iter().map(|s| s.argv[0].as_str()).collect();
+        assert_eq!(argv, ["env"]);
+    }
+
+    #[test]
+    fn a_chain_begun_from_a_proc_read_keeps_the_kernels_exact_start() {
+        let mut j = Joiner::default();
+        let mut seen = record(70, 100_000_000 - 4_000_000);
+        seen.origin = Origin::Forked;
+        j.replace(&[seen], 200_000_000);
+        let mut env = record(70, 100_000_000);
+        env.exec_time = WallTime(10);
+        assert_eq!(j.exec(env).start_boot_ns, 100_000_000);
+        let mut t = record(70, 100_000_000);
+        t.exec_time = WallTime(20);
+        assert_eq!(j.exec(t).history.len(), 1);
+    }
+
+    #[test]
+    fn a_proc_read_does_not_replace_an_exec_record() {
+        let mut j = Joiner::default();
+        j.exec(record(50, 100_000_000));
+        // /proc saw it after its exec, with a tick-precise start
+        let mut from_proc = record(50, 100_000_000 + 3_000_000);
+        from_proc.origin = Origin::Forked;
+        from_proc.ppid = 1;
+        j.replace(&[from_proc], 200_000_000);
+        let mut again = record(50, 100_000_000);
+        again.exec_time = WallTime(9);
+        let again = j.exec(again);
+        assert_eq!(again.history.len(), 1, "the first image is kept");
+        assert_eq!(again.start_boot_ns, 100_000_000);
     }
 
     #[test]

@@ -3,133 +3,13 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::process::{Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use tracer_tui::backend::{Backend, BackendConfig, Command as BackendCommand, Message};
-use tracer_tui::bpf::LoadOptions;
-use tracer_tui::event::{Drops, ExitInfo, FailedExec, Origin, ProcessInfo, TraceEvent};
-
-struct Tracing {
-    backend: Backend,
-    rx: Receiver<Message>,
-    execs: HashMap<u32, ProcessInfo>,
-    exits: HashMap<u32, ExitInfo>,
-    exit_count: HashMap<u32, usize>,
-    failed: Vec<FailedExec>,
-    snapshots: Vec<Vec<ProcessInfo>>,
-    drops: Drops,
-    min_duration: Option<Duration>,
-}
-
-impl Tracing {
-    fn start(min_duration: Duration) -> Tracing {
-        Self::start_with(min_duration, true, 65536)
-    }
-
-    /// `forget_gone: false` leaves the pid map as the kernel program keeps it.
-    fn start_with(min_duration: Duration, forget_gone: bool, max_processes: u32) -> Tracing {
-        let (tx, rx) = mpsc::channel();
-        let load = LoadOptions {
-            ring_buffer_bytes: 16 << 20,
-            max_processes,
-            verbose: false,
-            btf: None,
-            failed_execs: true,
-        };
-        let config = BackendConfig {
-            forget_gone,
-            ..BackendConfig::new(load, min_duration)
-        };
-        let backend = Backend::start(config, tx).expect("load BPF");
-        Tracing {
-            backend,
-            rx,
-            execs: HashMap::new(),
-            exits: HashMap::new(),
-            exit_count: HashMap::new(),
-            failed: Vec::new(),
-            snapshots: Vec::new(),
-            drops: Drops::default(),
-            min_duration: None,
-        }
-    }
-
-    /// Takes in messages until `done` holds or `timeout` passes; returns `done`'s last answer.
-    fn until(&mut self, timeout: Duration, mut done: impl FnMut(&Tracing) -> bool) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if done(self) {
-                return true;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            match self.rx.recv_timeout(left.min(Duration::from_millis(50))) {
-                Ok(m) => self.take(m),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(e) => panic!("backend hung up: {e}"),
-            }
-        }
-    }
-
-    fn take(&mut self, message: Message) {
-        match message {
-            Message::Events(events) => {
-                for event in events {
-                    match event {
-                        TraceEvent::Exec(p) => {
-                            self.execs.insert(p.pid, p);
-                        }
-                        TraceEvent::Exit(e) => {
-                            *self.exit_count.entry(e.process.pid).or_default() += 1;
-                            self.exits.insert(e.process.pid, e);
-                        }
-                        TraceEvent::ExecFailed(f) => self.failed.push(f),
-                        TraceEvent::Gone { .. } => {}
-                        TraceEvent::Lost { drops, .. } => self.drops = drops,
-                    }
-                }
-            }
-            Message::Snapshot(s) => self.snapshots.push(s),
-            Message::MinDuration(d) => self.min_duration = Some(d),
-            Message::CommandFailed(e) | Message::Failed(e) => panic!("backend: {e}"),
-            Message::Clock(_) | Message::End => panic!("the kernel source sent a replay message"),
-        }
-    }
-
-    fn exit_of(&mut self, pid: u32) -> ExitInfo {
-        assert!(
-            self.until(Duration::from_secs(5), |t| t.exits.contains_key(&pid)),
-            "no exit reported for pid {pid}"
-        );
-        self.exits[&pid].clone()
-    }
-
-    /// Waits for one more snapshot and returns it.
-    fn next_snapshot(&mut self) -> Vec<ProcessInfo> {
-        let n = self.snapshots.len();
-        assert!(
-            self.until(Duration::from_secs(5), |t| t.snapshots.len() > n),
-            "no snapshot"
-        );
-        self.snapshots.last().cloned().unwrap_or_default()
-    }
-}
-
-fn run(cmd: &str, args: &[&str]) -> u32 {
-    let mut child = Command::new(cmd)
-        .args(args)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id();
-    child.wait().expect("wait");
-    pid
-}
+use common::tracing::{run, Tracing};
+use tracer_tui::backend::Command as BackendCommand;
+use tracer_tui::event::Origin;
 
 #[test]
 fn exit_code_argv_ppid_and_filename() {

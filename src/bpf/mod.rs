@@ -311,6 +311,23 @@ impl<'obj> Tracer<'obj> {
         record.start_ns == start_boot_ns && map.delete(&key).is_ok()
     }
 
+    /// Sets the parent of a process's record (it was reparented when its
+    /// parent ended), unless the record is gone or now another process's.
+    pub fn set_parent(&self, pid: u32, start_boot_ns: u64, ppid: u32) -> bool {
+        let map = &self.skel.maps.pids;
+        let key = pid.to_ne_bytes();
+        let Ok(Some(value)) = map.lookup(&key, MapFlags::ANY) else {
+            return false;
+        };
+        let mut record: types::exec_record = decode::from_bytes(&value);
+        if record.start_ns != start_boot_ns {
+            return false;
+        }
+        record.ppid = ppid;
+        // EXIST: a record deleted meanwhile (the process ended) stays deleted
+        map.update(&key, as_bytes(&record), MapFlags::EXIST).is_ok()
+    }
+
     /// Adds records for processes that were running before tracing began.
     /// A record the kernel already made at exec wins. Returns how many
     /// were added.

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod tracing;
+
 use std::sync::{Mutex, MutexGuard};
 
 /// True when the BPF tests can run. Without root they skip with a reason,
@@ -229,23 +231,39 @@ pub fn run_storm(n: usize, workers: usize, lifetime_us: u64) -> Vec<u32> {
 pub struct JsonTracer {
     pub child: std::process::Child,
     pub path: std::path::PathBuf,
+    pub stderr: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl JsonTracer {
     pub fn start(args: &[&str]) -> JsonTracer {
+        Self::start_wrapped(&[], args)
+    }
+
+    /// Runs it under `wrapper` (a command that ends by running its
+    /// arguments, such as setpriv or unshare).
+    pub fn start_wrapped(wrapper: &[&str], args: &[&str]) -> JsonTracer {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("events.ndjson");
+        let stderr = dir.path().join("stderr");
         let out = std::fs::File::create(&path).expect("output file");
-        let child = std::process::Command::new(bin())
+        let err = std::fs::File::create(&stderr).expect("stderr file");
+        let (program, before) = match wrapper.split_first() {
+            Some((first, rest)) => (*first, [rest, &[bin()]].concat()),
+            None => (bin(), Vec::new()),
+        };
+        let child = std::process::Command::new(program)
+            .args(before)
             .arg("--json")
             .args(args)
             .stdout(out)
+            .stderr(err)
             .spawn()
             .expect("spawn tracer-tui");
         let t = JsonTracer {
             child,
             path,
+            stderr,
             _dir: dir,
         };
         // ready once a process started now is reported
@@ -269,6 +287,10 @@ impl JsonTracer {
         String::from_utf8_lossy(&std::fs::read(&self.path).unwrap_or_default()).into_owned()
     }
 
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.stderr).unwrap_or_default()).into_owned()
+    }
+
     pub fn signal(&self, sig: i32) {
         // SAFETY: kill with a pid we spawned and a valid signal number.
         unsafe { libc::kill(self.child.id() as i32, sig) };
@@ -278,7 +300,11 @@ impl JsonTracer {
     pub fn stop(mut self) -> Vec<serde_json::Value> {
         self.signal(libc::SIGTERM);
         let status = self.child.wait().expect("wait");
-        assert!(status.success(), "tracer-tui exited with {status}");
+        assert!(
+            status.success(),
+            "tracer-tui exited with {status}: {}",
+            self.stderr_text()
+        );
         self.text()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
