@@ -6,6 +6,7 @@ mod footer;
 pub mod format;
 mod header;
 mod help;
+mod prompt;
 mod tables;
 
 use ratatui::layout::{Constraint, Layout, Rect};
