@@ -107,3 +107,5 @@ fn dim() -> Style {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_input;
