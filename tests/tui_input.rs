@@ -75,8 +75,7 @@ fn rows(screen: &str, needle: &str) -> usize {
 fn prompt_line(tmux: &Tmux) -> String {
     tmux.screen()
         .lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
+        .rfind(|l| !l.trim().is_empty())
         .unwrap_or_default()
         .to_string()
 }
