@@ -3,7 +3,10 @@
 //! behaviour of the dashboard is a plain unit test.
 
 mod columns;
+mod filter;
 mod keys;
+mod line_editor;
+mod prompt;
 mod rates;
 mod rows;
 mod view;
@@ -12,15 +15,17 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 pub use columns::{Column, FinishedColumn, LiveColumn, Sort};
+pub use filter::Filter;
 pub use keys::{Binding, Op, BINDINGS};
+pub use line_editor::LineEditor;
+pub use prompt::{Prompt, PromptKind};
 pub use rows::{FinishedRow, LiveRow};
 pub use view::View;
 
-use crate::cli::parse_min_duration;
 use crate::event::{Drops, ExitInfo, ProcessInfo, TraceEvent, WallTime};
 use crate::source::Message;
 use rates::Rates;
@@ -72,19 +77,6 @@ pub enum Action {
 pub enum Focus {
     Live,
     Finished,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PromptKind {
-    Search,
-    MinDuration,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Prompt {
-    pub kind: PromptKind,
-    pub input: String,
-    pub error: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,9 +134,9 @@ pub struct App {
     finished_stale: Stale,
     pub focus: Focus,
     pub mode: Mode,
-    /// the search as typed; `needle` is its lower-case form
+    /// the search in force, as typed; `filter` is it parsed
     pub search: String,
-    needle: String,
+    filter: Filter,
     pub detail: bool,
     /// messages held back while paused
     held: Option<Vec<Message>>,
@@ -193,7 +185,7 @@ impl App {
             focus: Focus::Finished,
             mode: Mode::Normal,
             search: String::new(),
-            needle: String::new(),
+            filter: Filter::default(),
             detail: false,
             held: None,
             held_events: 0,
@@ -254,6 +246,10 @@ impl App {
 
     /// Takes in what a source reported.
     pub fn apply(&mut self, message: Message) {
+        // counted on arrival: a pause holds back the display, not collection
+        if let Message::Events(events) = &message {
+            self.rates.count(events);
+        }
         if let Some(held) = &mut self.held {
             match message {
                 Message::Events(ref events) => self.held_events += events.len() as u64,
@@ -334,7 +330,6 @@ impl App {
         match event {
             TraceEvent::Exec(p) => {
                 self.execs_seen += 1;
-                self.rates.exec(p.start);
                 if ended.contains(&(p.pid, p.start)) {
                     // an image this process exec'd before this one is gone too
                     if self.live.remove(&p.pid).is_some() {
@@ -348,7 +343,6 @@ impl App {
             }
             TraceEvent::Exit(e) => {
                 self.exits_seen += 1;
-                self.rates.exit(e.end);
                 let mut command = None;
                 if self
                     .live
@@ -435,7 +429,7 @@ impl App {
             let mut order: Vec<u32> = self
                 .live
                 .values()
-                .filter(|r| r.matches(&self.needle))
+                .filter(|r| self.filter.live(r))
                 .map(|r| r.info.pid)
                 .collect();
             order.sort_unstable_by(|a, b| {
@@ -454,7 +448,7 @@ impl App {
                 let mut order: Vec<u64> = self
                     .finished
                     .iter()
-                    .filter(|r| r.matches(&self.needle))
+                    .filter(|r| self.filter.finished(r))
                     .map(|r| r.seq)
                     .collect();
                 self.sort_finished(&mut order);
@@ -468,7 +462,7 @@ impl App {
                     .iter()
                     .rev()
                     .take_while(|r| r.seq >= first_new)
-                    .filter(|r| r.matches(&self.needle))
+                    .filter(|r| self.filter.finished(r))
                     .map(|r| r.seq)
                     .collect();
                 self.sort_finished(&mut fresh);
@@ -573,13 +567,16 @@ impl App {
         match &mut self.mode {
             Mode::Prompt(_) => self.prompt_key(key),
             Mode::Help => {
-                if matches!(keys::lookup(&key), Some(Op::Help | Op::Quit | Op::Detail)) {
+                if matches!(
+                    keys::lookup(&key),
+                    Some(Op::Help | Op::Quit | Op::Back | Op::Detail)
+                ) {
                     self.mode = Mode::Normal;
                 }
                 Action::None
             }
             Mode::Normal => match keys::lookup(&key) {
-                Some(op) => self.run(op, key.code == KeyCode::Esc),
+                Some(op) => self.run(op),
                 None => Action::None,
             },
         }
@@ -592,7 +589,7 @@ impl App {
         }
     }
 
-    fn run(&mut self, op: Op, escape: bool) -> Action {
+    fn run(&mut self, op: Op) -> Action {
         match op {
             Op::Up => self.view_op(|v| v.move_by(-1), |v| v.move_by(-1)),
             Op::Down => self.view_op(|v| v.move_by(1), |v| v.move_by(1)),
@@ -629,20 +626,8 @@ impl App {
                     self.finished_stale = Stale::All;
                 }
             },
-            Op::Search => {
-                self.mode = Mode::Prompt(Prompt {
-                    kind: PromptKind::Search,
-                    input: self.search.clone(),
-                    error: None,
-                })
-            }
-            Op::MinDurationPrompt => {
-                self.mode = Mode::Prompt(Prompt {
-                    kind: PromptKind::MinDuration,
-                    input: format_duration(self.effective_min_duration()),
-                    error: None,
-                })
-            }
+            Op::Search => self.open_search(),
+            Op::MinDurationPrompt => self.open_min_duration(),
             Op::MinDurationUp => {
                 let current = self.effective_min_duration();
                 let next = MIN_DURATION_PRESETS.iter().find(|&&p| p > current);
@@ -663,13 +648,8 @@ impl App {
             }
             Op::Detail => self.detail = !self.detail,
             Op::Help => self.mode = Mode::Help,
-            Op::Quit => {
-                if escape && self.detail {
-                    self.detail = false;
-                } else {
-                    return Action::Quit;
-                }
-            }
+            Op::Back => return self.back(),
+            Op::Quit => return Action::Quit,
         }
         Action::None
     }
@@ -684,52 +664,26 @@ impl App {
         self.finished_stale = Stale::All;
     }
 
-    fn set_search(&mut self, text: String) {
-        self.needle = text.to_lowercase();
+    /// Puts a search in force; one that does not parse leaves the last.
+    fn set_search(&mut self, text: String) -> Result<(), String> {
+        self.filter = Filter::parse(&text)?;
         self.search = text;
         self.live_stale = true;
         self.finished_stale = Stale::All;
+        Ok(())
     }
 
-    fn prompt_key(&mut self, key: KeyEvent) -> Action {
-        let Mode::Prompt(prompt) = &mut self.mode else {
-            return Action::None;
-        };
-        let kind = prompt.kind;
-        match key.code {
-            KeyCode::Esc => {
-                self.mode = Mode::Normal;
-                if kind == PromptKind::Search {
-                    self.set_search(String::new());
-                }
-            }
-            KeyCode::Enter => match kind {
-                PromptKind::Search => self.mode = Mode::Normal,
-                PromptKind::MinDuration => match parse_min_duration(&prompt.input) {
-                    Ok(d) => {
-                        self.mode = Mode::Normal;
-                        return self.set_min_duration(d);
-                    }
-                    Err(e) => prompt.error = Some(e),
-                },
-            },
-            KeyCode::Backspace => {
-                prompt.input.pop();
-                prompt.error = None;
-                if kind == PromptKind::Search {
-                    let text = prompt.input.clone();
-                    self.set_search(text);
-                }
-            }
-            KeyCode::Char(c) if !c.is_control() && prompt.input.chars().count() < 200 => {
-                prompt.input.push(c);
-                prompt.error = None;
-                if kind == PromptKind::Search {
-                    let text = prompt.input.clone();
-                    self.set_search(text);
-                }
-            }
-            _ => {}
+    /// Esc: closes what is open, innermost first (help and prompts are
+    /// handled by their modes), then clears the search; with nothing open
+    /// it quits.
+    fn back(&mut self) -> Action {
+        if self.detail {
+            self.detail = false;
+        } else if !self.search.is_empty() {
+            // the empty search always parses
+            self.set_search(String::new()).ok();
+        } else {
+            return Action::Quit;
         }
         Action::None
     }
@@ -840,3 +794,5 @@ pub fn format_duration(d: Duration) -> String {
 pub mod fixtures;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_input;

@@ -23,6 +23,7 @@ pub enum Op {
     Pause,
     Detail,
     Help,
+    Back,
     Quit,
 }
 
@@ -120,7 +121,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Plain(Char('/'))],
         label: "/",
-        help: "search comm, filename and argv (Esc clears)",
+        help: "search or filter (terms below); Esc clears",
         footer: Some("Search"),
         op: Op::Search,
     },
@@ -167,9 +168,16 @@ pub const BINDINGS: &[Binding] = &[
         op: Op::Help,
     },
     Binding {
-        keys: &[Plain(Char('q')), Plain(KeyCode::Esc), Ctrl('c')],
-        label: "q Esc ^C",
-        help: "quit (Esc first closes help and detail)",
+        keys: &[Plain(KeyCode::Esc)],
+        label: "Esc",
+        help: "close help, prompt, detail; then clear search; then quit",
+        footer: None,
+        op: Op::Back,
+    },
+    Binding {
+        keys: &[Plain(Char('q')), Ctrl('c')],
+        label: "q ^C",
+        help: "quit",
         footer: Some("Quit"),
         op: Op::Quit,
     },

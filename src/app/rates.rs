@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use crate::event::WallTime;
+use crate::event::{Origin, TraceEvent, WallTime};
 
 const BUCKET_NS: u64 = 100_000_000;
 const WINDOW_NS: u64 = 1_000_000_000;
@@ -14,6 +14,19 @@ pub struct Rates {
 }
 
 impl Rates {
+    /// Counts a batch of events as it arrives, paused or not.
+    pub fn count(&mut self, events: &[TraceEvent]) {
+        for event in events {
+            match event {
+                // an exec at the time of the exec, not of the fork; records
+                // of processes found running are not execs
+                TraceEvent::Exec(p) if p.origin == Origin::Exec => self.exec(p.exec_time),
+                TraceEvent::Exit(e) => self.exit(e.end),
+                _ => {}
+            }
+        }
+    }
+
     pub fn exec(&mut self, at: WallTime) {
         self.bucket(at).1 += 1;
     }

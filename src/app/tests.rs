@@ -2,7 +2,7 @@
 //! actions out.
 
 use super::*;
-use ratatui::crossterm::event::{KeyModifiers, MouseEvent};
+use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseEvent};
 
 use super::fixtures::*;
 
@@ -207,11 +207,11 @@ fn incremental_and_full_sorts_agree() {
         ..config()
     });
     app.focus = Focus::Finished;
-    app.run(Op::SortNext, false); // PID
-    app.run(Op::SortNext, false); // PPID
-    app.run(Op::SortNext, false); // USER
-    app.run(Op::SortNext, false); // COMM
-    app.run(Op::SortNext, false); // DURATION
+    app.run(Op::SortNext); // PID
+    app.run(Op::SortNext); // PPID
+    app.run(Op::SortNext); // USER
+    app.run(Op::SortNext); // COMM
+    app.run(Op::SortNext); // DURATION
     assert_eq!(
         app.finished_sort,
         Sort {
@@ -283,7 +283,7 @@ fn every_finished_column_sorts_both_ways_with_stable_ties() {
         app.finished_sort.descending = false;
         app.finished_stale = Stale::All;
         assert_eq!(finished_pids(&mut app), ascending, "{column:?} ascending");
-        app.run(Op::SortReverse, false);
+        app.run(Op::SortReverse);
         let mut descending = ascending;
         descending.reverse();
         assert_eq!(finished_pids(&mut app), descending, "{column:?} descending");
@@ -321,7 +321,7 @@ fn every_live_column_sorts_both_ways_with_stable_ties() {
         app.sort_live(column);
         app.live_sort.descending = false;
         assert_eq!(live_pids(&mut app), ascending, "{column:?} ascending");
-        app.run(Op::SortReverse, false);
+        app.run(Op::SortReverse);
         let mut descending = ascending;
         descending.reverse();
         assert_eq!(live_pids(&mut app), descending, "{column:?} descending");
@@ -421,7 +421,7 @@ fn min_duration_prompt_accepts_valid_and_rejects_invalid_input() {
     let Mode::Prompt(p) = &app.mode else {
         panic!("no prompt")
     };
-    assert_eq!((p.kind, p.input.as_str()), (PromptKind::MinDuration, "0"));
+    assert_eq!((p.kind, p.text()), (PromptKind::MinDuration, "0"));
     app.handle_key(key(KeyCode::Backspace));
     chars(&mut app, "soon");
     assert_eq!(app.handle_key(key(KeyCode::Enter)), Action::None);
@@ -702,7 +702,7 @@ fn frames_do_not_resort_and_arrivals_merge() {
         app.full_sorts, 1,
         "new rows are merged, not sorted with the rest"
     );
-    app.run(Op::SortReverse, false);
+    app.run(Op::SortReverse);
     finished_pids(&mut app);
     assert_eq!(app.full_sorts, 2);
 }

@@ -6,6 +6,7 @@ mod footer;
 pub mod format;
 mod header;
 mod help;
+mod prompt;
 mod tables;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -106,3 +107,5 @@ fn dim() -> Style {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_input;
