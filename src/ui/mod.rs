@@ -7,6 +7,7 @@ pub mod format;
 mod header;
 mod help;
 mod tables;
+mod widths;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Style, Stylize};
@@ -19,6 +20,10 @@ use crate::app::{App, Viewport};
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
 const DETAIL_HEIGHT: u16 = 12;
+/// A table's borders and header: its height with no rows.
+const TABLE_CHROME: u16 = 3;
+/// The live table's share of the space when both tables need more.
+const LIVE_SHARE_PERCENT: u16 = 40;
 
 /// Where each region goes.
 struct Areas {
@@ -33,21 +38,44 @@ fn too_small(area: Rect) -> bool {
     area.width < MIN_WIDTH || area.height < MIN_HEIGHT
 }
 
+/// The live table's height out of `total` rows for the two tables: its
+/// rows, as far as the finished table can spare them. An empty or short
+/// live table gives its rows to the finished table; when both need more
+/// than there is, the live table keeps its share.
+fn live_height(total: u16, live_rows: usize, finished_rows: usize) -> u16 {
+    let need =
+        |rows: usize| TABLE_CHROME.saturating_add(u16::try_from(rows.max(1)).unwrap_or(u16::MAX));
+    let (live, finished) = (need(live_rows), need(finished_rows));
+    let height = if live.saturating_add(finished) <= total {
+        live
+    } else {
+        let share = total * LIVE_SHARE_PERCENT / 100;
+        live.min(share.max(total.saturating_sub(finished)))
+    };
+    // both tables keep room for a row or their empty-state line
+    let least = TABLE_CHROME + 1;
+    height
+        .min(total.saturating_sub(least))
+        .max(least.min(total))
+}
+
 fn areas(area: Rect, app: &App) -> Areas {
     let detail_height = if app.detail {
         DETAIL_HEIGHT.min(area.height / 3)
     } else {
         0
     };
+    let header_height = header::height(app, area.width).min(area.height / 4);
     let [header, tables, detail, footer] = Layout::vertical([
-        Constraint::Length(3),
+        Constraint::Length(header_height),
         Constraint::Fill(1),
         Constraint::Length(detail_height),
         Constraint::Length(1),
     ])
     .areas(area);
+    let live_rows = live_height(tables.height, app.live_shown(), app.finished_shown_bound());
     let [live, finished] =
-        Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(tables);
+        Layout::vertical([Constraint::Length(live_rows), Constraint::Fill(1)]).areas(tables);
     Areas {
         header,
         live,
@@ -64,9 +92,12 @@ pub fn viewport(area: Rect, app: &App) -> Viewport {
         return Viewport::default();
     }
     let a = areas(area, app);
+    let (detail_lines, detail_height) = a.detail.map_or((0, 0), |d| detail::extent(d, app));
     Viewport {
-        live: Some(tables::live_area(a.live)),
-        finished: Some(tables::finished_area(a.finished)),
+        live: Some(tables::live_area(a.live, app)),
+        finished: Some(tables::finished_area(a.finished, app)),
+        detail_lines,
+        detail_height,
     }
 }
 
