@@ -974,3 +974,5 @@ pub fn format_duration(d: Duration) -> String {
 pub mod fixtures;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_layout;

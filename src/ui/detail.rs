@@ -212,7 +212,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         }
     }
     if let Some(label) = p.last_failure().and_then(ExecStep::failure_label) {
-        f.styled("could not", format!("run {label}"), Style::new().red());
+        f.styled("last exec", format!("failed: {label}"), Style::new().red());
     }
     let cut = if p.filename_truncated {
         " (may be cut)"

@@ -60,8 +60,17 @@ fn live_height(total: u16, live_rows: usize, finished_rows: usize) -> u16 {
 }
 
 fn areas(area: Rect, app: &App) -> Areas {
+    // the pane is as tall as its lines, up to a third of the screen (half
+    // of a tall one); it scrolls for the rest
     let detail_height = if app.detail {
-        DETAIL_HEIGHT.min(area.height / 3)
+        let cap = if area.height >= 40 {
+            area.height / 2
+        } else {
+            area.height / 3
+        };
+        let lines = detail::lines(app, area.width.saturating_sub(2)).len();
+        let need = u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(2);
+        need.min(cap).max(DETAIL_HEIGHT.min(cap))
     } else {
         0
     };
@@ -137,3 +146,5 @@ fn dim() -> Style {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_layout;

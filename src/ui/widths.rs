@@ -6,7 +6,8 @@
 use crate::app::{Width, Yield};
 
 pub const SPACING: u16 = 1;
-/// The command keeps at least this many cells while anything can yield.
+/// The command keeps at least this many cells, or a third of the table,
+/// while anything can yield: it is what a row is about.
 pub const COMMAND_MIN: u16 = 16;
 
 /// How a column is drawn.
@@ -54,7 +55,7 @@ pub fn fit(needs: &[Need], available: u16) -> Vec<Shown> {
     let flex_min = needs
         .iter()
         .filter(|n| n.width.flex)
-        .map(|n| n.min.max(COMMAND_MIN))
+        .map(|n| n.min.max(COMMAND_MIN).max(available / 3))
         .sum::<u16>();
     let used = |shown: &[Shown]| -> u16 {
         let visible = shown.iter().filter(|s| **s != Shown::Hidden).count() as u16;
@@ -145,8 +146,9 @@ mod tests {
         assert_eq!(by_column(&shown, Ppid), Shown::Hidden);
         assert_eq!(by_column(&shown, User), Shown::Hidden);
         assert_eq!(by_column(&shown, End), Shown::Short(12));
-        assert_eq!(by_column(&shown, Comm), Shown::Full(16));
-        assert!(by_column(&shown, Command).width() >= COMMAND_MIN);
+        // then COMM gives what is still missing, no more
+        assert_eq!(by_column(&shown, Comm), Shown::Full(7));
+        assert!(by_column(&shown, Command).width() >= 78 / 3);
         // 60 columns: COMM is cut, never below its title
         let shown = fit(&busy(), 58);
         assert_eq!(by_column(&shown, Comm), Shown::Full(Comm.min_width()));
@@ -164,7 +166,7 @@ mod tests {
         use FinishedColumn::*;
         // today's END has no date to drop; USER alone makes room
         let needs = finished_needs(&[12, 5, 5, 5, 16, 6, 4, 80]);
-        let shown = fit(&needs, 78);
+        let shown = fit(&needs, 90);
         assert_eq!(by_column(&shown, Ppid), Shown::Hidden);
         assert_eq!(by_column(&shown, User), Shown::Full(5));
         assert_eq!(by_column(&shown, End), Shown::Full(12));
