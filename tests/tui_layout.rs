@@ -55,7 +55,7 @@ fn recording(dir: &std::path::Path, marker: &str) -> std::path::PathBuf {
             ..Default::default()
         })
     };
-    let events = vec![
+    let events = [
         TraceEvent::Exec(ProcessInfo {
             origin: Origin::Proc,
             ..proc(1, "init", t0 - 100_000 * ms)
