@@ -47,7 +47,7 @@ fn build_app() -> App {
         "-C",
         "opt-level=3",
         "--out-dir",
-        "/home/u/proj/target/release/deps",
+        "target/release/deps",
     ]
     .iter()
     .map(|s| s.to_string())
