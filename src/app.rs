@@ -3,6 +3,7 @@
 //! behaviour of the dashboard is a plain unit test.
 
 mod columns;
+mod duration_filter;
 mod filter;
 mod keys;
 mod line_editor;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
-pub use columns::{Column, FinishedColumn, LiveColumn, Sort};
+pub use columns::{Column, FinishedColumn, LiveColumn, Sort, Width, Yield};
 pub use filter::Filter;
 pub use keys::{Binding, Op, BINDINGS};
 pub use line_editor::LineEditor;
@@ -28,6 +29,7 @@ pub use view::View;
 
 use crate::event::{Drops, ExitInfo, ProcessInfo, TraceEvent, WallTime};
 use crate::source::Message;
+use duration_filter::DurationFilter;
 use rates::Rates;
 
 /// Steps of `+` and `-`.
@@ -99,6 +101,9 @@ pub struct TableArea {
 pub struct Viewport {
     pub live: Option<TableArea>,
     pub finished: Option<TableArea>,
+    /// the detail pane's lines and the rows it has for them
+    pub detail_lines: u16,
+    pub detail_height: u16,
 }
 
 /// How the finished table's order must be brought up to date.
@@ -138,6 +143,16 @@ pub struct App {
     pub search: String,
     filter: Filter,
     pub detail: bool,
+    /// the open detail pane has the keys: arrows scroll it
+    pub detail_focus: bool,
+    /// the detail pane's first line shown
+    pub detail_scroll: u16,
+    /// the row the detail pane scrolled for: another row starts at the top
+    detail_for: Option<(Focus, u64)>,
+    /// the detail pane's (lines, rows) from the last layout
+    detail_max: (u16, u16),
+    /// the min duration's history, for what its rows can claim
+    duration_filter: DurationFilter,
     /// messages held back while paused
     held: Option<Vec<Message>>,
     pub held_events: u64,
@@ -163,6 +178,7 @@ pub struct App {
 
 impl App {
     pub fn new(config: AppConfig) -> Self {
+        let duration_filter = DurationFilter::new(config.min_duration, config.filter_in_app);
         Self {
             min_duration: config.min_duration,
             users: config
@@ -187,6 +203,11 @@ impl App {
             search: String::new(),
             filter: Filter::default(),
             detail: false,
+            detail_focus: false,
+            detail_scroll: 0,
+            detail_for: None,
+            detail_max: (0, 0),
+            duration_filter,
             held: None,
             held_events: 0,
             now: WallTime::default(),
@@ -293,6 +314,10 @@ impl App {
             }
             Message::Snapshot(processes) => self.apply_snapshot(processes),
             Message::MinDuration(d) => {
+                self.duration_filter.applied(self.now, d);
+                if d != self.min_duration {
+                    self.finished_stale = Stale::All;
+                }
                 self.min_duration = d;
                 self.requested_min_duration = None;
             }
@@ -343,18 +368,26 @@ impl App {
             }
             TraceEvent::Exit(e) => {
                 self.exits_seen += 1;
+                let mut e = e;
                 let mut command = None;
                 if self
                     .live
                     .get(&e.process.pid)
                     .is_some_and(|row| same_process(&row.info, &e.process))
                 {
-                    command = self.live.remove(&e.process.pid).map(|row| row.command);
+                    if let Some(row) = self.live.remove(&e.process.pid) {
+                        // a source that sends the exit without the process's
+                        // execs and failures: the live row has them
+                        if e.process.history.is_empty() && !row.info.history.is_empty() {
+                            e.process.history = row.info.history;
+                            e.process.history_dropped = row.info.history_dropped;
+                        }
+                        command = Some(row.command);
+                    }
                     self.live_stale = true;
                 }
-                if self.config.filter_in_app && e.duration_ns < duration_ns(self.min_duration) {
-                    return;
-                }
+                // every exit is kept: the min duration is a filter over the
+                // rows, so raising it and lowering it again loses nothing
                 self.push_finished(e, command);
             }
             TraceEvent::ExecFailed(f) => {
@@ -419,6 +452,17 @@ impl App {
 
     /// Brings sorting, filtering and scrolling up to date for drawing.
     pub fn prepare(&mut self, viewport: &Viewport) {
+        self.prepare_tables(viewport);
+        self.detail_max = (viewport.detail_lines, viewport.detail_height);
+        let key = self.selection_key();
+        if key != self.detail_for {
+            self.detail_for = key;
+            self.detail_scroll = 0;
+        }
+        self.clamp_detail();
+    }
+
+    fn prepare_tables(&mut self, viewport: &Viewport) {
         self.live_view.height = viewport.live.as_ref().map_or(1, |t| t.body.height as usize);
         self.finished_view.height = viewport
             .finished
@@ -448,7 +492,7 @@ impl App {
                 let mut order: Vec<u64> = self
                     .finished
                     .iter()
-                    .filter(|r| self.filter.finished(r))
+                    .filter(|r| self.finished_shown(r))
                     .map(|r| r.seq)
                     .collect();
                 self.sort_finished(&mut order);
@@ -462,7 +506,7 @@ impl App {
                     .iter()
                     .rev()
                     .take_while(|r| r.seq >= first_new)
-                    .filter(|r| self.filter.finished(r))
+                    .filter(|r| self.finished_shown(r))
                     .map(|r| r.seq)
                     .collect();
                 self.sort_finished(&mut fresh);
@@ -474,6 +518,85 @@ impl App {
         }
         self.finished_stale = Stale::No;
         self.live_view.scroll();
+    }
+
+    /// The finished table's filter: the search and the min duration.
+    fn finished_shown(&self, r: &FinishedRow) -> bool {
+        DurationFilter::shows(self.min_duration, r.exit.duration_ns) && self.filter.finished(r)
+    }
+
+    /// From when the finished rows are complete under the min duration in
+    /// force, when it was lowered since the start (the kernel never sent
+    /// the shorter exits before).
+    pub fn finished_complete_since(&self) -> Option<WallTime> {
+        self.duration_filter.complete_since(self.min_duration)
+    }
+
+    /// How many live rows the table will show, for sizing it before
+    /// `prepare` brings its order up to date.
+    pub fn live_shown(&self) -> usize {
+        if self.live_stale {
+            self.live.values().filter(|r| self.filter.live(r)).count()
+        } else {
+            self.live_view.order.len()
+        }
+    }
+
+    /// At most how many finished rows the table will show, for sizing it.
+    pub fn finished_shown_bound(&self) -> usize {
+        match self.finished_stale {
+            Stale::No => self.finished_view.order.len(),
+            Stale::From(seq) => {
+                self.finished_view.order.len()
+                    + usize::try_from(self.next_seq.saturating_sub(seq)).unwrap_or(usize::MAX)
+            }
+            Stale::All => self.finished.len(),
+        }
+    }
+
+    /// The selected row as a key for the detail pane's scroll.
+    fn selection_key(&self) -> Option<(Focus, u64)> {
+        match self.focus {
+            Focus::Live => self
+                .live_view
+                .selected_key()
+                .map(|p| (Focus::Live, u64::from(p))),
+            Focus::Finished => self
+                .finished_view
+                .selected_key()
+                .map(|s| (Focus::Finished, s)),
+        }
+    }
+
+    /// Scrolls the detail pane when it has the keys; false when the key is
+    /// for the tables.
+    fn detail_op(&mut self, op: Op) -> bool {
+        if !(self.detail && self.detail_focus) {
+            return false;
+        }
+        let page = self.detail_page();
+        let scroll = self.detail_scroll;
+        self.detail_scroll = match op {
+            Op::Up => scroll.saturating_sub(1),
+            Op::Down => scroll.saturating_add(1),
+            Op::PageUp => scroll.saturating_sub(page),
+            Op::PageDown => scroll.saturating_add(page),
+            Op::Home => 0,
+            Op::End => u16::MAX,
+            _ => return false,
+        };
+        self.detail_for = self.selection_key();
+        self.clamp_detail();
+        true
+    }
+
+    fn detail_page(&self) -> u16 {
+        self.detail_max.1.saturating_sub(1).max(1)
+    }
+
+    fn clamp_detail(&mut self) {
+        let (lines, height) = self.detail_max;
+        self.detail_scroll = self.detail_scroll.min(lines.saturating_sub(height));
     }
 
     fn finished_cmp(&self, a: u64, b: u64) -> std::cmp::Ordering {
@@ -533,7 +656,8 @@ impl App {
                 .get(&pid)
                 .and_then(|&s| self.finished_row(s))
             {
-                (row.exit.exit_comm.clone(), row.exit.process.ppid)
+                // the process's name, not its last thread's
+                (row.exit.process.comm.clone(), row.exit.process.ppid)
             } else {
                 chain.push((pid, "?".to_string()));
                 break;
@@ -549,6 +673,7 @@ impl App {
         self.notice = None;
         if self.config.filter_in_app {
             self.min_duration = d;
+            self.finished_stale = Stale::All;
             Action::None
         } else {
             self.requested_min_duration = Some(d);
@@ -590,6 +715,9 @@ impl App {
     }
 
     fn run(&mut self, op: Op) -> Action {
+        if self.detail_op(op) {
+            return Action::None;
+        }
         match op {
             Op::Up => self.view_op(|v| v.move_by(-1), |v| v.move_by(-1)),
             Op::Down => self.view_op(|v| v.move_by(1), |v| v.move_by(1)),
@@ -597,12 +725,16 @@ impl App {
             Op::PageDown => self.view_op(|v| v.page(1), |v| v.page(1)),
             Op::Home => self.view_op(View::home, View::home),
             Op::End => self.view_op(View::end, View::end),
-            Op::SwitchTable => {
-                self.focus = match self.focus {
-                    Focus::Live => Focus::Finished,
-                    Focus::Finished => Focus::Live,
+            // Live, Finished, then the detail pane when it is open
+            Op::SwitchTable => match (self.focus, self.detail_focus) {
+                (_, true) => {
+                    self.detail_focus = false;
+                    self.focus = Focus::Live;
                 }
-            }
+                (Focus::Live, false) => self.focus = Focus::Finished,
+                (Focus::Finished, false) if self.detail => self.detail_focus = true,
+                (Focus::Finished, false) => self.focus = Focus::Live,
+            },
             Op::SortNext | Op::SortPrev => {
                 let next = op == Op::SortNext;
                 match self.focus {
@@ -646,7 +778,11 @@ impl App {
                     self.held = Some(Vec::new());
                 }
             }
-            Op::Detail => self.detail = !self.detail,
+            // an opened pane takes the keys, so its arrows scroll it
+            Op::Detail => {
+                self.detail = !self.detail;
+                self.detail_focus = self.detail;
+            }
             Op::Help => self.mode = Mode::Help,
             Op::Back => return self.back(),
             Op::Quit => return Action::Quit,
@@ -679,6 +815,7 @@ impl App {
     fn back(&mut self) -> Action {
         if self.detail {
             self.detail = false;
+            self.detail_focus = false;
         } else if !self.search.is_empty() {
             // the empty search always parses
             self.set_search(String::new()).ok();
@@ -778,10 +915,6 @@ fn same_process(a: &ProcessInfo, b: &ProcessInfo) -> bool {
         && ((a.start_boot_ns != 0 && a.start_boot_ns == b.start_boot_ns) || a.start == b.start)
 }
 
-fn duration_ns(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
 /// A duration as a person types it: "0", "150ms", "2s", "1m 30s".
 pub fn format_duration(d: Duration) -> String {
     if d.is_zero() {
@@ -796,3 +929,5 @@ pub mod fixtures;
 mod tests;
 #[cfg(test)]
 mod tests_input;
+#[cfg(test)]
+mod tests_layout;

@@ -5,10 +5,64 @@ use std::cmp::Ordering;
 
 use super::rows::{FinishedRow, LiveRow};
 
-/// What both tables' column enums offer to the generic sort code.
+/// What a column gives up when the table is too narrow, in rank order
+/// (lower ranks give up first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Yield {
+    /// always shown whole
+    Never,
+    /// hidden
+    Hide(u8),
+    /// drawn in its short form (END without its date)
+    Shorten(u8),
+    /// cut by as much as the table lacks, down to its title (COMM)
+    Shrink(u8),
+}
+
+/// How wide a column is drawn: as wide as its widest visible cell, from
+/// its title with the sort arrow up to `cap`; the flexible column (the
+/// command) takes what is left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Width {
+    pub cap: u16,
+    pub flex: bool,
+    pub yields: Yield,
+}
+
+impl Width {
+    const fn upto(cap: u16) -> Self {
+        Self {
+            cap,
+            flex: false,
+            yields: Yield::Never,
+        }
+    }
+
+    const fn flexible() -> Self {
+        Self {
+            cap: u16::MAX,
+            flex: true,
+            yields: Yield::Never,
+        }
+    }
+
+    const fn yields(self, yields: Yield) -> Self {
+        Self { yields, ..self }
+    }
+}
+
+/// What both tables' column enums offer to the generic sort code and the
+/// generic table drawer.
 pub trait Column: Copy + Eq + 'static {
     const ALL: &'static [Self];
     fn title(self) -> &'static str;
+    fn width(self) -> Width;
+
+    /// The narrowest a shown column may be: its title and the sort arrow,
+    /// so that no title is ever cut (`DU` for DURATION).
+    fn min_width(self) -> u16 {
+        self.title().chars().count() as u16 + 1
+    }
     /// The order a first click or key press gives: biggest first for times and sizes.
     fn default_descending(self) -> bool;
 
@@ -51,6 +105,17 @@ impl Column for LiveColumn {
             Self::Comm => "COMM",
             Self::Age => "AGE",
             Self::Command => "COMMAND",
+        }
+    }
+
+    fn width(self) -> Width {
+        match self {
+            Self::Pid => Width::upto(7),
+            Self::Ppid => Width::upto(7).yields(Yield::Hide(0)),
+            Self::User => Width::upto(12).yields(Yield::Hide(1)),
+            Self::Comm => Width::upto(16).yields(Yield::Shrink(3)),
+            Self::Age => Width::upto(7),
+            Self::Command => Width::flexible(),
         }
     }
 
@@ -111,6 +176,21 @@ impl Column for FinishedColumn {
         }
     }
 
+    fn width(self) -> Width {
+        match self {
+            // `2023-11-14 22:13:20.123` when not today
+            Self::End => Width::upto(23).yields(Yield::Shorten(2)),
+            Self::Pid => Width::upto(7),
+            Self::Ppid => Width::upto(7).yields(Yield::Hide(0)),
+            Self::User => Width::upto(12).yields(Yield::Hide(1)),
+            Self::Comm => Width::upto(16).yields(Yield::Shrink(3)),
+            Self::Duration => Width::upto(9),
+            // `SIGSEGV core`
+            Self::Exit => Width::upto(14),
+            Self::Command => Width::flexible(),
+        }
+    }
+
     fn default_descending(self) -> bool {
         matches!(self, Self::End | Self::Duration | Self::Exit)
     }
@@ -124,7 +204,8 @@ impl FinishedColumn {
             Self::Pid => x.process.pid.cmp(&y.process.pid),
             Self::Ppid => x.process.ppid.cmp(&y.process.ppid),
             Self::User => a.user.cmp(&b.user),
-            Self::Comm => x.exit_comm.cmp(&y.exit_comm),
+            // the process's name, not the name of the thread that ended it
+            Self::Comm => x.process.comm.cmp(&y.process.comm),
             Self::Duration => x.duration_ns.cmp(&y.duration_ns),
             // failures sort above successes: signals, then codes
             Self::Exit => exit_rank(a).cmp(&exit_rank(b)),

@@ -93,7 +93,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Plain(KeyCode::Tab), Plain(KeyCode::BackTab)],
         label: "Tab",
-        help: "switch between the live and finished tables",
+        help: "next table; the detail pane when it is open",
         footer: Some("Switch"),
         op: Op::SwitchTable,
     },

@@ -42,8 +42,14 @@ pub struct FinishedRow {
 
 impl FinishedRow {
     /// `command` may come from the process's live row, to save making it again.
+    /// A process whose last exec attempt failed shows what it could not
+    /// run, with the error ("ENOENT nosuchcmd"): its own command line is
+    /// the shell's that tried.
     pub fn new(seq: u64, exit: ExitInfo, user: Arc<str>, command: Option<String>) -> Self {
-        let command = command.unwrap_or_else(|| exit.process.command_line());
+        let command = match exit.process.last_failure() {
+            Some(step) => step.failure_label().unwrap_or_default(),
+            None => command.unwrap_or_else(|| exit.process.command_line()),
+        };
         Self {
             seq,
             exit,

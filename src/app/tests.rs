@@ -29,6 +29,7 @@ fn viewport() -> Viewport {
     Viewport {
         live: Some(area(0, 10, LiveColumn::ALL.len())),
         finished: Some(area(20, 10, FinishedColumn::ALL.len())),
+        ..Default::default()
     }
 }
 

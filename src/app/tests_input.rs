@@ -32,6 +32,7 @@ fn viewport() -> Viewport {
     Viewport {
         live: Some(area(0)),
         finished: Some(area(20)),
+        ..Default::default()
     }
 }
 

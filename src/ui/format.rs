@@ -31,6 +31,58 @@ pub fn time_of_day(t: WallTime, utc_offset_secs: i64) -> String {
     )
 }
 
+/// The local calendar day of `t`: days since 1970-01-01.
+fn local_day(t: WallTime, utc_offset_secs: i64) -> i64 {
+    ((t.0 / 1_000_000_000) as i64 + utc_offset_secs).div_euclid(86_400)
+}
+
+/// Year, month and day of a count of days since 1970-01-01 (proleptic
+/// Gregorian; Howard Hinnant's civil_from_days).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// `2023-11-14 22:13:20.123`: the date and time of day.
+pub fn date_time(t: WallTime, utc_offset_secs: i64) -> String {
+    let (y, m, d) = civil(local_day(t, utc_offset_secs));
+    format!("{y:04}-{m:02}-{d:02} {}", time_of_day(t, utc_offset_secs))
+}
+
+/// Whether `t` falls on another local day than `now`.
+pub fn other_day(t: WallTime, now: WallTime, utc_offset_secs: i64) -> bool {
+    local_day(t, utc_offset_secs) != local_day(now, utc_offset_secs)
+}
+
+/// An argument as a shell would need it typed, so that quotes and spaces
+/// inside arguments read unambiguously: plain words stay bare, anything
+/// else is single-quoted with each `'` written as `'\''`. The text is
+/// already sanitised and this adds only quotes and backslashes, so no
+/// control character can appear.
+pub fn shell_quote(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        return arg.to_string();
+    }
+    format!("'{}'", arg.replace('\'', "'\\''"))
+}
+
+/// A command line with each argument shell-quoted.
+pub fn shell_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A sentence for the detail pane.
 pub fn exit_sentence(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
@@ -68,6 +120,48 @@ mod tests {
         assert_eq!(time_of_day(t, 0), "22:13:20.123");
         assert_eq!(time_of_day(t, 3600), "23:13:20.123");
         assert_eq!(time_of_day(t, -23 * 3600), "23:13:20.123");
+    }
+
+    #[test]
+    fn dates() {
+        let t = WallTime(1_700_000_000_123_000_000); // 2023-11-14 22:13:20.123 UTC
+        assert_eq!(date_time(t, 0), "2023-11-14 22:13:20.123");
+        assert_eq!(date_time(t, 3 * 3600), "2023-11-15 01:13:20.123");
+        assert_eq!(date_time(WallTime(0), 0), "1970-01-01 00:00:00.000");
+        // a leap day
+        assert_eq!(
+            date_time(WallTime(951_782_400 * 1_000_000_000), 0),
+            "2000-02-29 00:00:00.000"
+        );
+        let hour = 3_600_000_000_000;
+        assert!(!other_day(t, WallTime(t.0 + hour), 0));
+        assert!(other_day(t, WallTime(t.0 + 2 * hour), 0));
+        assert!(!other_day(t, WallTime(t.0 + 2 * hour), -3600));
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("--cfg"), "--cfg");
+        assert_eq!(shell_quote("a=b,c:d/e.f@g%h+i_j"), "a=b,c:d/e.f@g%h+i_j");
+        assert_eq!(
+            shell_quote(r#"feature="clone-impls""#),
+            r#"'feature="clone-impls"'"#
+        );
+        assert_eq!(shell_quote("two words"), "'two words'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("$HOME"), "'$HOME'");
+        // sanitised text keeps its visible escapes, and quoting adds no control character
+        let clean = crate::sanitize::visible("a\x1b[2Jb\u{202e}");
+        let quoted = shell_quote(&clean);
+        assert!(!quoted.chars().any(char::is_control), "{quoted:?}");
+        assert_eq!(quoted, format!("'{clean}'"));
+        let argv = [
+            "rustc".to_string(),
+            "--cfg".into(),
+            r#"feature="x y""#.into(),
+        ];
+        assert_eq!(shell_line(&argv), r#"rustc --cfg 'feature="x y"'"#);
     }
 
     #[test]

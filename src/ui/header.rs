@@ -10,6 +10,17 @@ use super::format;
 use crate::app::{format_duration, App};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    frame.render_widget(Paragraph::new(lines(app, area.width)), area);
+}
+
+/// How many lines the header takes at this width.
+pub fn height(app: &App, width: u16) -> u16 {
+    u16::try_from(lines(app, width).len()).unwrap_or(u16::MAX)
+}
+
+/// The header's lines, wrapped to `width` so nothing (the drop counter
+/// above all) is cut off a narrow terminal.
+fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let host = app.host();
     let mut first = vec![Span::from(" tracer-tui ").bold().reversed(), Span::raw(" ")];
     if !host.host.is_empty() {
@@ -97,6 +108,41 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         third.push(Span::raw("  "));
         third.push(Span::styled(notice.clone(), Style::new().red()));
     }
-    let lines = vec![Line::from(first), Line::from(second), Line::from(third)];
-    frame.render_widget(Paragraph::new(lines), area);
+    [first, second, third]
+        .into_iter()
+        .flat_map(|spans| wrap(spans, width))
+        .collect()
+}
+
+/// Packs one line's items into lines `width` wide. An item begins at a
+/// span that starts with two spaces (the separator between items) or is
+/// only spaces; a wrapped line starts with one space instead.
+fn wrap(spans: Vec<Span<'static>>, width: u16) -> Vec<Line<'static>> {
+    let mut items: Vec<Vec<Span<'static>>> = Vec::new();
+    for span in spans {
+        let starts = span.content.starts_with("  ") || span.content.trim().is_empty();
+        match items.last_mut() {
+            Some(item) if !starts => item.push(span),
+            _ => items.push(vec![span]),
+        }
+    }
+    let width = usize::from(width);
+    let mut lines: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+    let mut used = 0;
+    for mut item in items {
+        let w: usize = item.iter().map(Span::width).sum();
+        if used > 0 && used + w > width {
+            if let Some(first) = item.first_mut() {
+                let rest = first.content.trim_start().to_string();
+                first.content = format!(" {rest}").into();
+            }
+            lines.push(Vec::new());
+            used = 0;
+        }
+        used += item.iter().map(Span::width).sum::<usize>();
+        if let Some(line) = lines.last_mut() {
+            line.extend(item);
+        }
+    }
+    lines.into_iter().map(Line::from).collect()
 }

@@ -8,6 +8,7 @@ mod header;
 mod help;
 mod prompt;
 mod tables;
+mod widths;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Style, Stylize};
@@ -20,6 +21,10 @@ use crate::app::{App, Viewport};
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
 const DETAIL_HEIGHT: u16 = 12;
+/// A table's borders and header: its height with no rows.
+const TABLE_CHROME: u16 = 3;
+/// The live table's share of the space when both tables need more.
+const LIVE_SHARE_PERCENT: u16 = 40;
 
 /// Where each region goes.
 struct Areas {
@@ -34,21 +39,53 @@ fn too_small(area: Rect) -> bool {
     area.width < MIN_WIDTH || area.height < MIN_HEIGHT
 }
 
+/// The live table's height out of `total` rows for the two tables: its
+/// rows, as far as the finished table can spare them. An empty or short
+/// live table gives its rows to the finished table; when both need more
+/// than there is, the live table keeps its share.
+fn live_height(total: u16, live_rows: usize, finished_rows: usize) -> u16 {
+    let need =
+        |rows: usize| TABLE_CHROME.saturating_add(u16::try_from(rows.max(1)).unwrap_or(u16::MAX));
+    let (live, finished) = (need(live_rows), need(finished_rows));
+    let height = if live.saturating_add(finished) <= total {
+        live
+    } else {
+        let share = total * LIVE_SHARE_PERCENT / 100;
+        live.min(share.max(total.saturating_sub(finished)))
+    };
+    // both tables keep room for a row or their empty-state line
+    let least = TABLE_CHROME + 1;
+    height
+        .min(total.saturating_sub(least))
+        .max(least.min(total))
+}
+
 fn areas(area: Rect, app: &App) -> Areas {
+    // the pane is as tall as its lines, up to a third of the screen (half
+    // of a tall one); it scrolls for the rest
     let detail_height = if app.detail {
-        DETAIL_HEIGHT.min(area.height / 3)
+        let cap = if area.height >= 40 {
+            area.height / 2
+        } else {
+            area.height / 3
+        };
+        let lines = detail::lines(app, area.width.saturating_sub(2)).len();
+        let need = u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(2);
+        need.min(cap).max(DETAIL_HEIGHT.min(cap))
     } else {
         0
     };
+    let header_height = header::height(app, area.width).min(area.height / 4);
     let [header, tables, detail, footer] = Layout::vertical([
-        Constraint::Length(3),
+        Constraint::Length(header_height),
         Constraint::Fill(1),
         Constraint::Length(detail_height),
         Constraint::Length(1),
     ])
     .areas(area);
+    let live_rows = live_height(tables.height, app.live_shown(), app.finished_shown_bound());
     let [live, finished] =
-        Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(tables);
+        Layout::vertical([Constraint::Length(live_rows), Constraint::Fill(1)]).areas(tables);
     Areas {
         header,
         live,
@@ -65,9 +102,12 @@ pub fn viewport(area: Rect, app: &App) -> Viewport {
         return Viewport::default();
     }
     let a = areas(area, app);
+    let (detail_lines, detail_height) = a.detail.map_or((0, 0), |d| detail::extent(d, app));
     Viewport {
-        live: Some(tables::live_area(a.live)),
-        finished: Some(tables::finished_area(a.finished)),
+        live: Some(tables::live_area(a.live, app)),
+        finished: Some(tables::finished_area(a.finished, app)),
+        detail_lines,
+        detail_height,
     }
 }
 
@@ -109,3 +149,5 @@ fn dim() -> Style {
 mod tests;
 #[cfg(test)]
 mod tests_input;
+#[cfg(test)]
+mod tests_layout;
