@@ -99,6 +99,17 @@ impl Sink {
 
     fn write(&mut self, out: &mut impl Write, event: &TraceEvent) -> io::Result<()> {
         match self.mode {
+            // with a min duration, as in the stream format: an exec only
+            // with its reported exit (failed attempts are in its history)
+            Format::Json if self.exec_with_exit => match event {
+                TraceEvent::Exec(_) | TraceEvent::ExecFailed(_) | TraceEvent::Gone { .. } => Ok(()),
+                TraceEvent::Exit(e) => {
+                    let exec = TraceEvent::Exec(e.process.clone());
+                    writeln!(out, "{}", record::to_line(&exec))?;
+                    writeln!(out, "{}", record::to_line(event))
+                }
+                TraceEvent::Lost { .. } => writeln!(out, "{}", record::to_line(event)),
+            },
             Format::Json => writeln!(out, "{}", record::to_line(event)),
             Format::Stream => match event {
                 TraceEvent::Exec(p) if !self.exec_with_exit => exec_line(out, p),
@@ -238,6 +249,46 @@ mod tests {
         assert!(lines[0].starts_with("EXEC  sh"));
         assert!(lines[0].ends_with("/bin/sh"));
         assert!(lines[1].starts_with("EXIT  sh"));
+    }
+
+    #[test]
+    fn json_with_a_min_duration_prints_execs_only_with_their_exits() {
+        let mut sink = Sink {
+            mode: Format::Json,
+            exec_with_exit: true,
+        };
+        let mut out = Vec::new();
+        let unreported = TraceEvent::Exec(ProcessInfo {
+            pid: 99,
+            ..Default::default()
+        });
+        for e in [unreported, exit(0)] {
+            sink.write(&mut out, &e).unwrap();
+        }
+        let lines: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let seen: Vec<(&str, u64)> = lines
+            .iter()
+            .map(|l| (l["event"].as_str().unwrap(), l["pid"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(seen, [("exec", 10), ("exit", 10)]);
+    }
+
+    #[test]
+    fn stream_names_the_process_not_its_last_thread() {
+        let mut sink = Sink {
+            mode: Format::Stream,
+            exec_with_exit: false,
+        };
+        let TraceEvent::Exit(mut e) = exit(0) else {
+            unreachable!()
+        };
+        e.exit_comm = "zzworker".into();
+        let lines = render(&mut sink, &[TraceEvent::Exit(e)]);
+        assert!(lines[0].starts_with("EXIT  sh "), "{}", lines[0]);
     }
 
     #[test]

@@ -267,6 +267,8 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// The dashboard's --record with -d: the processes whose exits the filter
+/// hid are recorded as gone, so a replay does not keep them as live rows.
 #[test]
 fn a_recording_made_with_a_min_duration_replays_to_the_same_live_set() {
     let Some(_serial) =
@@ -274,19 +276,40 @@ fn a_recording_made_with_a_min_duration_replays_to_the_same_live_set() {
     else {
         return;
     };
-    let tracer = JsonTracer::start(&["-d", "300ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("rec.ndjson");
+    let cmd = format!(
+        "{} -d 300ms --record {}; echo TRACER-EXIT=$?",
+        common::bin(),
+        file.display()
+    );
+    let tmux = common::Tmux::start("recgone", 120, 40, &cmd);
+    tmux.wait_for("Finished", Duration::from_secs(15));
     let mut long = Command::new("sleep").arg("30").spawn().expect("sleep");
     let short: Vec<u32> = (0..40).map(|_| run("true", &[])).collect();
     // a process whose exit the filter hides is given up on two snapshots later
     std::thread::sleep(Duration::from_millis(3_000));
-    let lines = tracer.stop();
+    tmux.keys(&["q"]);
+    tmux.wait_for("TRACER-EXIT=0", Duration::from_secs(15));
     let _ = long.kill();
     let _ = long.wait();
 
-    let events: Vec<TraceEvent> = lines
-        .iter()
-        .map(|l| record::parse_line(&l.to_string()).expect("a record line"))
+    let text = std::fs::read_to_string(&file).expect("the recording");
+    let events: Vec<TraceEvent> = text
+        .lines()
+        .map(|l| record::parse_line(l).expect("a record line"))
         .collect();
+    let execs: HashSet<u32> = events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::Exec(p) => Some(p.pid),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        short.iter().all(|p| execs.contains(p)),
+        "every exec is recorded"
+    );
     let gone: HashSet<u32> = events
         .iter()
         .flat_map(|e| match e {

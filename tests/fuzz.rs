@@ -5,12 +5,25 @@
 use proptest::prelude::*;
 
 use tracer_tui::bpf::decode_for_fuzzing;
-use tracer_tui::event::TraceEvent;
+use tracer_tui::event::{ProcessInfo, TraceEvent};
 use tracer_tui::{record, replay, sanitize};
 
 fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+fn history_texts(p: &ProcessInfo) -> Vec<&str> {
+    p.history
+        .iter()
+        .flat_map(|s| {
+            [&s.comm, &s.filename]
+                .into_iter()
+                .chain(&s.argv)
+                .chain(&s.tried)
+                .map(String::as_str)
+        })
+        .collect()
 }
 
 fn assert_clean(event: &TraceEvent) {
@@ -19,11 +32,13 @@ fn assert_clean(event: &TraceEvent) {
             .into_iter()
             .chain(&p.argv)
             .map(String::as_str)
+            .chain(history_texts(p))
             .collect(),
         TraceEvent::Exit(e) => [&e.process.comm, &e.process.filename, &e.exit_comm]
             .into_iter()
             .chain(&e.process.argv)
             .map(String::as_str)
+            .chain(history_texts(&e.process))
             .collect(),
         TraceEvent::ExecFailed(f) => [&f.comm, &f.filename]
             .into_iter()
@@ -55,11 +70,14 @@ fn exec_record_like() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(any::<u8>(), 0..512),
     )
         .prop_map(|(comm, filename, args)| {
-            // kind, pid, ppid, uid, start_ns, cgroup_id, flags, filename_len, args_len
+            // kind, pid, ppid, uid, start_ns, exec_ns, cgroup_id, error, flags,
+            // filename_len, args_len
             let mut b = Vec::new();
             b.extend(1u32.to_ne_bytes());
             b.extend([7u32, 1, 0].iter().flat_map(|v| v.to_ne_bytes()));
-            b.extend([5u64, 9].iter().flat_map(|v| v.to_ne_bytes()));
+            // start_ns, exec_ns, cgroup_id; then error and flags
+            b.extend([5u64, 6, 9].iter().flat_map(|v| v.to_ne_bytes()));
+            b.extend(0i32.to_ne_bytes());
             b.extend(0u32.to_ne_bytes());
             b.extend((filename.len() as u16).to_ne_bytes());
             b.extend((args.len() as u16).to_ne_bytes());
@@ -88,11 +106,19 @@ fn json_like() -> impl Strategy<Value = String> {
         Just("start_time"),
         Just("core_dumped"),
         Just("exec_ringbuf"),
+        Just("errno"),
+        Just("exec_time"),
+        Just("history"),
+        Just("processes"),
     ];
     let value = prop_oneof![
         Just("\"exec\"".to_string()),
         Just("\"exit\"".to_string()),
         Just("\"lost\"".to_string()),
+        Just("\"exec_failed\"".to_string()),
+        Just("\"gone\"".to_string()),
+        Just("[{\"time\":\"2024-01-01T00:00:00Z\",\"argv\":[\"\\u001b\"]}]".to_string()),
+        Just("[{\"pid\":1,\"start_time\":\"2024-01-01T00:00:00Z\"}]".to_string()),
         Just("\"2024-01-01T00:00:00Z\"".to_string()),
         any::<i64>().prop_map(|n| n.to_string()),
         any::<u64>().prop_map(|n| n.to_string()),

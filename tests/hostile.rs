@@ -44,6 +44,26 @@ fn run_hostile(dir: &std::path::Path, marker: &str) -> u32 {
     pid
 }
 
+/// A process that runs env with hostile argv, which then execs true; and
+/// one whose env fails to exec a hostile path. Returns both pids.
+fn run_hostile_chain_and_failure() -> (u32, u32) {
+    let mut chain = Command::new("/usr/bin/env");
+    chain
+        .arg0(OsStr::from_bytes(OSC_TITLE))
+        .arg(OsStr::from_bytes(b"X=\x1b[31m"))
+        .arg("/bin/true");
+    let mut fail = Command::new("/usr/bin/env");
+    fail.arg(OsStr::from_bytes(b"/nonexistent\x1b]0;PWNED\x07/cmd"))
+        .stderr(Stdio::null());
+    let pids = [chain, fail].map(|mut c| {
+        let mut child = c.spawn().expect("spawn env");
+        let pid = child.id();
+        child.wait().expect("wait");
+        pid
+    });
+    (pids[0], pids[1])
+}
+
 fn odd(args: &[&str]) -> (u32, std::process::ExitStatus) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(common::oddproc())
@@ -83,6 +103,7 @@ fn hostile_text_is_neutralised_in_json_and_stream() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pid = run_hostile(dir.path(), "hostile-marker");
     let (renamed, _) = odd(&["comm", "\x1b]0;PWNED\x07", "0"]);
+    let (chained, failed) = run_hostile_chain_and_failure();
     std::thread::sleep(Duration::from_millis(500));
 
     // SAFETY: kill with a pid we spawned.
@@ -122,13 +143,35 @@ fn hostile_text_is_neutralised_in_json_and_stream() {
     assert!(kept < 600, "argv kept {kept} bytes of a 5 kB argument");
     assert_eq!(find(&events, "exit", pid)["exit_code"], 0);
 
-    // a name changed after exec shows at exit
+    // a name changed after exec shows at exit as the thread's name; the
+    // process keeps the name it exec'd with
+    let exit = find(&events, "exit", renamed);
+    assert_eq!(exit["exit_comm"], "\\x1b]0;PWNED\\x07");
+    assert_eq!(exit["comm"], "oddproc");
+    // the exec chain: the earlier image's hostile argv, cleaned
+    let exit = find(&events, "exit", chained);
+    assert_eq!(exit["history"][0]["argv"][1], "X=\\x1b[31m");
+    assert_eq!(exit["history"][0]["argv"][0], "\\x1b]0;PWNED\\x07");
+    // the failed exec: its hostile path and argv, cleaned
+    let fail = find(&events, "exec_failed", failed);
+    assert_eq!(fail["filename"], "/nonexistent\\x1b]0;PWNED\\x07/cmd");
+    assert_eq!(fail["error"], "ENOENT");
+    let exit = find(&events, "exit", failed);
     assert_eq!(
-        find(&events, "exit", renamed)["exit_comm"],
-        "\\x1b]0;PWNED\\x07"
+        exit["history"][0]["filename"],
+        "/nonexistent\\x1b]0;PWNED\\x07/cmd"
     );
+    assert_eq!(exit["history"][0]["error"], "ENOENT");
+
     let stream_text = String::from_utf8_lossy(&stream_out.stdout);
-    assert!(stream_text.contains("\\x1b]0;PWNED\\x07"), "{stream_text}");
+    assert!(
+        stream_text.contains("FAIL  env"),
+        "the failed exec is in the stream: {stream_text}"
+    );
+    assert!(
+        stream_text.contains("EXIT  evil\\x1b[2J\\x07\\u{202e}.sh"),
+        "{stream_text}"
+    );
 }
 
 #[test]
@@ -235,6 +278,35 @@ fn hostile_text_never_reaches_the_dashboard_terminal() {
     assert!(screen.contains("evil\\x1b[2J"), "{screen}");
     tmux.keys(&["Enter"]);
     tmux.wait_for("filename", Duration::from_secs(5));
+
+    // an exec chain and a failed exec of hostile text: in the row, in search
+    // and in the detail pane's history
+    tmux.keys(&["Escape"]);
+    let (chained, failed) = run_hostile_chain_and_failure();
+    tmux.keys(&["/"]);
+    tmux.text(&format!("pid:{failed}"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_until("the failed exec's row", Duration::from_secs(15), |s| {
+        s.lines()
+            .any(|l| l.contains("ENOENT") && l.contains("PWNED") && l.contains("127"))
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_until(
+        "the failure in the detail pane",
+        Duration::from_secs(5),
+        |s| s.contains("/nonexistent\\x1b]0;PWNED\\x07/cmd"),
+    );
+    tmux.keys(&["Escape", "/"]);
+    tmux.text(&format!("X=\\x1b[31m pid:{chained}"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_until(
+        "the chain's earlier argv found",
+        Duration::from_secs(15),
+        |s| {
+            s.lines()
+                .any(|l| l.contains(&chained.to_string()) && l.contains("true"))
+        },
+    );
     assert_eq!(
         tmux.run(&["display", "-p", "#{pane_title}"]),
         title_before,
