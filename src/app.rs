@@ -22,7 +22,7 @@ pub use view::View;
 
 use crate::cli::parse_min_duration;
 use crate::event::{Drops, ExitInfo, ProcessInfo, TraceEvent, WallTime};
-use crate::source::Message;
+use crate::source::{Message, ReplayPosition};
 use rates::Rates;
 
 /// Steps of `+` and `-`.
@@ -164,6 +164,8 @@ pub struct App {
     pub failure: Option<String>,
     /// a replay has delivered everything
     pub source_ended: bool,
+    /// a replay's clock and how far through its file it is
+    pub replay_position: Option<ReplayPosition>,
     seen_snapshot: bool,
     /// full sorts of the finished list so far: frames must not cause them
     pub full_sorts: u64,
@@ -206,6 +208,7 @@ impl App {
             notice: None,
             failure: None,
             source_ended: false,
+            replay_position: None,
             seen_snapshot: false,
             full_sorts: 0,
         }
@@ -304,7 +307,10 @@ impl App {
                 self.notice = Some(reason);
             }
             Message::Failed(reason) => self.failure = Some(reason),
-            Message::Clock(t) => self.tick(t),
+            Message::Clock(position) => {
+                self.tick(position.clock);
+                self.replay_position = Some(position);
+            }
             Message::End => self.source_ended = true,
         }
     }
