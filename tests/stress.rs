@@ -22,6 +22,29 @@ fn stall(tracer: &JsonTracer, after: Duration, stall: Duration) -> std::thread::
     })
 }
 
+/// The storm's process: the parent of most of its children's execs. Another
+/// storm may run at the same time (another test run on the host), and its
+/// children, of the same name, may reuse the pids of this one's.
+fn storm_parent(events: &[Value], pids: &HashSet<u32>) -> u64 {
+    let mut parents: HashMap<u64, u64> = HashMap::new();
+    for e in events.iter().filter(|e| e["event"] == "exec") {
+        let pid = e["pid"].as_u64().unwrap_or(0) as u32;
+        if pids.contains(&pid) && e["comm"] == "storm-child" {
+            *parents.entry(e["ppid"].as_u64().unwrap_or(0)).or_default() += 1;
+        }
+    }
+    parents
+        .into_iter()
+        .max_by_key(|&(_, n)| n)
+        .map_or(0, |(ppid, _)| ppid)
+}
+
+/// An exec or exit of one of this storm's children.
+fn is_storm_child(e: &Value, pids: &HashSet<u32>, parent: u64) -> bool {
+    let pid = e["pid"].as_u64().unwrap_or(0) as u32;
+    pids.contains(&pid) && e["comm"] == "storm-child" && e["ppid"].as_u64() == Some(parent)
+}
+
 /// (exec count, exit count) per pid in the storm, and the last `lost` totals.
 /// Only the storm's children count: other processes may reuse their pids.
 fn tally(
@@ -30,6 +53,7 @@ fn tally(
 ) -> (HashMap<u32, (u32, u32)>, HashMap<String, u64>) {
     let mut seen: HashMap<u32, (u32, u32)> = HashMap::new();
     let mut lost = HashMap::new();
+    let parent = storm_parent(events, pids);
     for e in events {
         match e["event"].as_str() {
             Some("lost") => {
@@ -44,8 +68,8 @@ fn tally(
                 }
             }
             Some(kind @ ("exec" | "exit")) => {
-                let pid = e["pid"].as_u64().unwrap_or(0) as u32;
-                if pids.contains(&pid) && e["comm"] == "storm-child" {
+                if is_storm_child(e, pids, parent) {
+                    let pid = e["pid"].as_u64().unwrap_or(0) as u32;
                     let entry = seen.entry(pid).or_default();
                     if kind == "exec" {
                         entry.0 += 1;
@@ -93,11 +117,10 @@ struct Others {
     failed: u64,
 }
 
-fn others(events: &[Value], storm: &HashSet<u32>) -> Others {
+fn others(events: &[Value], storm: &HashSet<u32>, parent: u64) -> Others {
     let mut n = Others::default();
     for e in events {
-        let pid = e["pid"].as_u64().unwrap_or(0) as u32;
-        if storm.contains(&pid) && e["comm"] == "storm-child" {
+        if is_storm_child(e, storm, parent) {
             continue;
         }
         match e["event"].as_str() {
@@ -171,7 +194,11 @@ fn long_stall_counts_exactly_what_it_loses() {
         (runs, runs),
         "the reference missed storm events"
     );
-    let (host, saw) = (others(&reference, &all), others(&events, &all));
+    let parent = storm_parent(&reference, &all);
+    let (host, saw) = (
+        others(&reference, &all, parent),
+        others(&events, &all, parent),
+    );
     // other processes' exits: each was forked in the window (the fork count
     // also holds the storm's children and every thread) or alive at its start
     assert!(
@@ -254,14 +281,16 @@ fn pid_reuse_keeps_every_run_apart() {
     }
     let reused = runs.values().filter(|&&n| n > 1).count();
     assert!(reused > 0, "no pid was reused");
-    let (seen, _) = tally(&events, &runs.keys().copied().collect());
+    let storm: HashSet<u32> = runs.keys().copied().collect();
+    let (seen, _) = tally(&events, &storm);
     for (pid, n) in &runs {
         assert_eq!(seen.get(pid), Some(&(*n, *n)), "pid {pid} ran {n} times");
     }
     // every exit was joined with its own exec: the exec of the same run, whose
-    // time is the exit's start time (a join by pid alone would pick another)
+    // time is the exit's exec time (a join by pid alone would pick another)
     let mut last_exec: HashMap<u32, Value> = HashMap::new();
-    for e in events.iter().filter(|e| e["comm"] == "storm-child") {
+    let parent = storm_parent(&events, &storm);
+    for e in events.iter().filter(|e| is_storm_child(e, &storm, parent)) {
         let pid = e["pid"].as_u64().unwrap_or(0) as u32;
         if !runs.contains_key(&pid) {
             continue;
@@ -272,7 +301,9 @@ fn pid_reuse_keeps_every_run_apart() {
             let exec = last_exec
                 .remove(&pid)
                 .unwrap_or_else(|| panic!("exit before exec: {e}"));
-            assert_eq!(e["start_time"], exec["time"], "{e}");
+            // the process start is its fork; the exec's own time tells runs apart
+            assert_eq!(e["exec_time"], exec["time"], "{e}");
+            assert_eq!(e["start_time"], exec["start_time"], "{e}");
             assert_eq!(
                 e["argv"],
                 serde_json::json!(["storm-child", "0", "0"]),
