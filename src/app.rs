@@ -28,7 +28,7 @@ pub use rows::{FinishedRow, LiveRow};
 pub use view::View;
 
 use crate::event::{Drops, ExitInfo, ProcessInfo, TraceEvent, WallTime};
-use crate::source::Message;
+use crate::source::{Message, ReplayPosition};
 use duration_filter::DurationFilter;
 use rates::Rates;
 
@@ -171,6 +171,8 @@ pub struct App {
     pub failure: Option<String>,
     /// a replay has delivered everything
     pub source_ended: bool,
+    /// a replay's clock and how far through its file it is
+    pub replay_position: Option<ReplayPosition>,
     seen_snapshot: bool,
     /// full sorts of the finished list so far: frames must not cause them
     pub full_sorts: u64,
@@ -219,6 +221,7 @@ impl App {
             notice: None,
             failure: None,
             source_ended: false,
+            replay_position: None,
             seen_snapshot: false,
             full_sorts: 0,
         }
@@ -327,7 +330,10 @@ impl App {
             }
             Message::Failed(reason) => self.failure = Some(reason),
             Message::Warning(note) => self.notice = Some(note),
-            Message::Clock(t) => self.tick(t),
+            Message::Clock(position) => {
+                self.tick(position.clock);
+                self.replay_position = Some(position);
+            }
             Message::End => self.source_ended = true,
         }
     }

@@ -11,7 +11,7 @@ use clap::Parser;
 #[command(name = "tracer-tui", version, about)]
 pub struct Cli {
     /// Only report exits of processes that lived at least this long
-    /// (e.g. 150ms, 2s, 1m; a bare number is milliseconds)
+    /// (e.g. 150ms, 2s, 1m; a bare number, such as 1.5, is milliseconds)
     #[arg(short = 'd', long = "min-duration", value_name = "DURATION",
           default_value = "0", value_parser = parse_min_duration)]
     pub min_duration: Duration,
@@ -30,8 +30,13 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["stream", "json", "record"])]
     pub replay: Option<PathBuf>,
 
-    /// Replay at this many times the recorded pace
-    #[arg(long, value_name = "FACTOR", default_value = "1", value_parser = parse_speed, requires = "replay")]
+    /// Replay at this many times the recorded pace, from 0.01 to 10000
+    /// (0.5 is half speed); only with --replay
+    // conflicts as well as requires: clap waives a requirement that
+    // conflicts with a flag given, so `--json --speed 2` would pass
+    #[arg(long, value_name = "FACTOR", default_value = "1", value_parser = parse_speed,
+          allow_negative_numbers = true, requires = "replay",
+          conflicts_with_all = ["stream", "json", "record"])]
     pub speed: f64,
 
     /// Save every event as NDJSON to FILE while the dashboard runs
@@ -61,6 +66,21 @@ pub struct Cli {
     /// BTF file describing the kernel, for kernels without /sys/kernel/btf/vmlinux
     #[arg(long, value_name = "FILE")]
     pub btf: Option<PathBuf>,
+}
+
+/// A clap error as one line: its first line, and the arguments it lists
+/// on the indented lines below (a missing required argument is named only
+/// there), without the usage and hint.
+pub fn error_line(error: &clap::Error) -> String {
+    let text = error.to_string();
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut line = first.trim_start_matches("error: ").trim_end().to_string();
+    for listed in lines.take_while(|l| l.starts_with("  ")) {
+        line.push(' ');
+        line.push_str(listed.trim());
+    }
+    line
 }
 
 /// How the program shows what it sees.
@@ -100,9 +120,8 @@ pub fn parse_min_duration(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
         return Err("empty duration (try 150ms or 2s)".into());
     }
-    let d = if text.bytes().all(|b| b.is_ascii_digit()) {
-        let ms: u64 = text.parse().map_err(|_| format!("{text} is too large"))?;
-        Duration::from_millis(ms)
+    let d = if let Some(ms) = bare_milliseconds(text) {
+        ms.ok_or_else(|| format!("{text} is too large"))?
     } else {
         humantime::parse_duration(text).map_err(|e| format!("{e} (try 150ms or 2s)"))?
     };
@@ -112,13 +131,43 @@ pub fn parse_min_duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A bare number (`150`, `1.5`) is milliseconds: Some(None) when it
+/// overflows, None when the text is not a bare number. Decimal digits are
+/// taken exactly, to the nanosecond, not through a float.
+fn bare_milliseconds(text: &str) -> Option<Option<Duration>> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || text.ends_with('.') {
+        return None;
+    }
+    // six decimals of a millisecond are nanoseconds; finer ones cannot count
+    let mut ns_digits: String = fraction.chars().take(6).collect();
+    while ns_digits.len() < 6 {
+        ns_digits.push('0');
+    }
+    let ms = whole.parse::<u64>().ok();
+    let ns = ns_digits.parse::<u64>().ok();
+    Some(
+        ms.zip(ns)
+            .and_then(|(ms, ns)| ms.checked_mul(1_000_000)?.checked_add(ns))
+            .map(Duration::from_nanos),
+    )
+}
+
 /// Beyond this a filter means nothing, and the kernel's u64 nanoseconds stay far from overflow.
 pub const MAX_MIN_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// The --speed range: slower than a hundredth of the pace shows nothing
+/// moving; faster than 10000 times outruns the drawing of frames anyway.
+pub const SPEED_RANGE: std::ops::RangeInclusive<f64> = 0.01..=10_000.0;
+
 fn parse_speed(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(f) if f.is_finite() && (0.01..=10_000.0).contains(&f) => Ok(f),
-        _ => Err(format!("{text:?} is not a speed from 0.01 to 10000")),
+        Ok(f) if f.is_finite() && SPEED_RANGE.contains(&f) => Ok(f),
+        _ => Err(
+            "a speed is a factor of the recorded pace from 0.01 (a hundredth) to 10000, such as 0.5 or 10"
+                .into(),
+        ),
     }
 }
 
@@ -154,6 +203,85 @@ mod tests {
         assert!(parse_min_duration("").is_err());
         assert!(parse_min_duration("99999999999999999999999").is_err());
         assert!(parse_min_duration("400days").is_err());
+    }
+
+    #[test]
+    fn bare_fractional_numbers_are_milliseconds() {
+        let ns = |n| Ok(Duration::from_nanos(n));
+        assert_eq!(parse_min_duration("1.5"), ns(1_500_000));
+        assert_eq!(parse_min_duration(" 0.25 "), ns(250_000));
+        assert_eq!(parse_min_duration("2.000001"), ns(2_000_001));
+        // finer than a nanosecond cannot count
+        assert_eq!(parse_min_duration("0.0000009"), ns(0));
+        assert_eq!(parse_min_duration("1.5ms"), ns(1_500_000));
+        for bad in ["1.", ".5", "1.5.2", "1,5", "-1.5", "1.-5"] {
+            assert!(parse_min_duration(bad).is_err(), "{bad}");
+        }
+        assert!(parse_min_duration("99999999999999999999.5")
+            .unwrap_err()
+            .contains("too large"));
+        assert_eq!(
+            parse(&["-d", "1.5"]).unwrap().min_duration,
+            Duration::from_micros(1500)
+        );
+    }
+
+    /// The `d` prompt reads what it is given as the flag does.
+    #[test]
+    fn the_min_duration_prompt_takes_bare_fractions_as_milliseconds() {
+        use crate::app::{fixtures, Action, App};
+        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let mut app = App::new(fixtures::config());
+        let mut press = |code| app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+        press(KeyCode::Char('d'));
+        // whatever the prompt starts with, it is cleared first
+        for _ in 0..20 {
+            press(KeyCode::Backspace);
+        }
+        for c in "1.5".chars() {
+            press(KeyCode::Char(c));
+        }
+        assert_eq!(
+            press(KeyCode::Enter),
+            Action::SetMinDuration(Duration::from_micros(1500))
+        );
+    }
+
+    #[test]
+    fn speed_range_and_its_message() {
+        let err = |args: &[&str]| parse(args).unwrap_err();
+        for bad in ["-1", "0", "0.001", "10001", "inf", "NaN", "fast"] {
+            let e = err(&["--replay", "f", "--speed", bad]);
+            assert_eq!(e.kind(), ErrorKind::ValueValidation, "{bad}");
+            let line = error_line(&e);
+            assert!(
+                line.contains("from 0.01") && line.contains("to 10000"),
+                "{line}"
+            );
+        }
+        for good in ["0.01", "0.5", "10000"] {
+            assert!(parse(&["--replay", "f", "--speed", good]).is_ok(), "{good}");
+        }
+        assert_eq!(
+            error_line(&err(&["--speed", "2"])),
+            "the following required arguments were not provided: --replay <FILE>"
+        );
+    }
+
+    #[test]
+    fn speed_without_replay_is_an_error_whatever_else_is_given() {
+        for other in [&["--json"][..], &["--stream"], &["--record", "f"], &[]] {
+            let args: Vec<&str> = other.iter().copied().chain(["--speed", "2"]).collect();
+            let e = parse(&args).unwrap_err();
+            assert!(
+                matches!(
+                    e.kind(),
+                    ErrorKind::ArgumentConflict | ErrorKind::MissingRequiredArgument
+                ),
+                "{args:?}: {e}"
+            );
+            assert!(error_line(&e).contains("--speed") || error_line(&e).contains("--replay"));
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The dashboard's loop: one channel of events in (source messages, terminal
 //! input), the App updated, actions carried out, frames drawn.
 
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -82,7 +83,13 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         app.tick(WallTime(clock::wall_ns()));
     }
 
-    let mut screen = Screen::enter()?;
+    // the dashboard draws to stdout: without a terminal there, say so in
+    // terms of the flags given, rather than draw into a pipe
+    let needs_terminal = needs_terminal(cli);
+    if !std::io::stdout().is_terminal() {
+        bail!("{needs_terminal}");
+    }
+    let mut screen = Screen::enter().context(needs_terminal)?;
     let input_stop = Arc::new(AtomicBool::new(false));
     spawn_input(tx, Arc::clone(&input_stop))?;
 
@@ -178,6 +185,21 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         }
     }
     result
+}
+
+/// Why the dashboard needs a terminal, and what to use without one: only
+/// flags that combine with those given (--replay and --record conflict with
+/// --stream and --json).
+fn needs_terminal(cli: &Cli) -> &'static str {
+    if cli.replay.is_some() {
+        "--replay shows the recording in the dashboard, which needs a terminal \
+         (the file itself is NDJSON, for any JSON tool)"
+    } else if cli.record.is_some() {
+        "--record records what the dashboard shows, which needs a terminal \
+         (without one, --json > FILE writes the same format)"
+    } else {
+        "the dashboard needs a terminal (without one, use --stream or --json)"
+    }
 }
 
 /// Takes one event in; Some(result) ends the loop.

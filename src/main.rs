@@ -20,10 +20,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // one line: clap's first, without its usage and hint lines
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("tracer-tui: {}", first.trim_start_matches("error: "));
+            eprintln!("tracer-tui: {}", tracer_tui::cli::error_line(&e));
             return ExitCode::from(2);
         }
     };

@@ -28,8 +28,51 @@ pub enum Message {
     Failed(String),
     /// Something the source cannot do here; it goes on without it.
     Warning(String),
-    /// A replay's clock: the recorded time it has reached.
-    Clock(WallTime),
+    /// A replay's clock: the recorded time it has reached, and where that is
+    /// in the file.
+    Clock(ReplayPosition),
     /// A replay has delivered its whole file.
     End,
+}
+
+/// Where a replay is: its clock, between the recording's first moment and
+/// its last event, where the clock stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplayPosition {
+    pub clock: WallTime,
+    pub first: WallTime,
+    pub last: WallTime,
+}
+
+impl ReplayPosition {
+    /// How far through the recording's time span the clock is, rounded
+    /// down, so 100 means the end was reached.
+    pub fn percent(&self) -> u8 {
+        let span = self.last.0.saturating_sub(self.first.0);
+        if span == 0 || self.clock >= self.last {
+            return 100;
+        }
+        let done = self.clock.0.saturating_sub(self.first.0);
+        (u128::from(done) * 100 / u128::from(span)) as u8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_runs_from_the_start_to_the_last_event() {
+        let at = |clock| ReplayPosition {
+            clock: WallTime(clock),
+            first: WallTime(1_000),
+            last: WallTime(3_000),
+        };
+        assert_eq!(at(1_000).percent(), 0);
+        assert_eq!(at(1_739).percent(), 36);
+        assert_eq!(at(2_999).percent(), 99);
+        assert_eq!(at(3_000).percent(), 100);
+        // a recording of one moment is over at once
+        assert_eq!(ReplayPosition::default().percent(), 100);
+    }
 }

@@ -15,8 +15,7 @@ pub struct Screen {
 impl Screen {
     /// Enters the alternate screen in raw mode with mouse reporting.
     pub fn enter() -> Result<Screen> {
-        let terminal = ratatui::try_init()
-            .context("opening the terminal (use --stream or --json when not on a terminal)")?;
+        let terminal = ratatui::try_init().context("opening the terminal")?;
         // ratatui's panic hook restores the screen but not mouse reporting
         let restore_screen = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {

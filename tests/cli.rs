@@ -15,6 +15,23 @@ fn tracer(args: &[&str]) -> Output {
         .expect("run tracer-tui")
 }
 
+/// As `tracer`, for runs that should stop at once: one that goes on (a
+/// flag wrongly accepted, tracing) is killed after a few seconds.
+fn tracer_stopping(args: &[&str]) -> Output {
+    let mut child = Command::new(common::bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tracer-tui");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().expect("wait").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().expect("output")
+}
+
 fn assert_one_line_error(out: &Output, code: i32, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
@@ -57,6 +74,90 @@ fn help_and_version() {
     let version = tracer(&["--version"]);
     assert_eq!(version.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("tracer-tui "));
+}
+
+#[test]
+fn speed_needs_replay_and_says_what_it_allows() {
+    assert_one_line_error(&tracer(&["--speed", "2"]), 2, "--replay");
+    // clap waives a requirement that conflicts with a flag given
+    for mode in ["--json", "--stream"] {
+        assert_one_line_error(&tracer_stopping(&[mode, "--speed", "2"]), 2, "--speed");
+    }
+    assert_one_line_error(
+        &tracer_stopping(&["--record", "f", "--speed", "2"]),
+        2,
+        "--speed",
+    );
+    for bad in ["-1", "0", "20000"] {
+        let out = tracer(&["--replay", "f", "--speed", bad]);
+        assert_one_line_error(&out, 2, "from 0.01 (a hundredth) to 10000");
+    }
+    let help = String::from_utf8_lossy(&tracer(&["--help"]).stdout).into_owned();
+    assert!(help.contains("from 0.01 to 10000"), "{help}");
+}
+
+/// A replay file of one process, valid to the reader.
+fn one_event_file(dir: &std::path::Path) -> String {
+    let path = dir.join("one.ndjson");
+    std::fs::write(
+        &path,
+        "{\"event\":\"exec\",\"time\":\"2024-01-01T00:00:00Z\",\"pid\":1,\"ppid\":0,\"uid\":0,\"comm\":\"a\",\"filename\":\"/a\",\"argv\":[]}\n",
+    )
+    .expect("write");
+    path.to_str().expect("utf-8 path").to_string()
+}
+
+#[test]
+fn without_a_terminal_each_dashboard_mode_suggests_only_what_combines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = one_event_file(dir.path());
+    // output() pipes stdout: no terminal to draw on
+    let replay = tracer(&["--replay", &file]);
+    assert_one_line_error(
+        &replay,
+        1,
+        "--replay shows the recording in the dashboard, which needs a terminal",
+    );
+    let stderr = String::from_utf8_lossy(&replay.stderr);
+    for flag in ["--stream", "--json", "--record"] {
+        assert!(
+            !stderr.contains(flag),
+            "--replay cannot be used with {flag}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn without_a_terminal_live_and_record_say_what_to_use() {
+    // they load the program before they need the terminal
+    let Some(_serial) = common::bpf_test("without_a_terminal_live_and_record_say_what_to_use")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec = dir.path().join("rec");
+    let record = tracer(&["--record", rec.to_str().expect("utf-8 path")]);
+    assert_one_line_error(
+        &record,
+        1,
+        "--record records what the dashboard shows, which needs a terminal",
+    );
+    assert!(!String::from_utf8_lossy(&record.stderr).contains("--stream"));
+    assert_one_line_error(
+        &tracer(&[]),
+        1,
+        "the dashboard needs a terminal (without one, use --stream or --json)",
+    );
+}
+
+#[test]
+fn a_bare_fractional_min_duration_is_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = one_event_file(dir.path());
+    // accepted: the run goes on to need a terminal, rather than stopping at the flag
+    let out = tracer(&["-d", "1.5", "--replay", &file]);
+    assert_one_line_error(&out, 1, "needs a terminal");
+    assert_one_line_error(&tracer(&["-d", "1.5.0"]), 2, "--min-duration");
 }
 
 #[test]

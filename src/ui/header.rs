@@ -39,8 +39,17 @@ fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         first.push(Span::raw("  "));
     }
     first.push(Span::from(host.source.clone()).dark_gray());
+    // the replay's clock (time of day, without the milliseconds) and how far
+    // through the file it is; it stops at the last event
+    let position = app.replay_position.map(|p| {
+        let time = format::time_of_day(p.clock, host.utc_offset_secs);
+        format!(" {} {}%", &time[..8], p.percent())
+    });
+    let position = position.unwrap_or_default();
     if app.source_ended {
-        first.push(Span::from("  replay finished").yellow());
+        first.push(Span::from(format!("  replay finished{position}")).yellow());
+    } else if !position.is_empty() {
+        first.push(Span::from(format!("  replay{position}")));
     }
 
     let (execs, exits) = app.rates();
