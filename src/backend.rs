@@ -166,17 +166,8 @@ fn run(
     // the live table first, before any event: a sink (such as --record)
     // then sees the processes already running ahead of what happens next
     let mut joiner = Joiner::default();
-    let taken_at = clock::boot_ns();
-    let mut kernel_threads = HashSet::new();
-    let mut orphans = Orphans::default();
-    let live = snapshot(
-        tracer,
-        config,
-        taken_at,
-        &clock,
-        &mut kernel_threads,
-        &mut orphans,
-    );
+    let mut snapshots = Snapshots::default();
+    let (taken_at, live) = snapshots.take(tracer, config, &clock);
     joiner.replace(&live, taken_at);
     if !send(Message::Snapshot(joiner.live())) {
         return Ok(());
@@ -197,15 +188,7 @@ fn run(
             if !forward(&decoded, &mut joiner, &clock, send) {
                 return Ok(());
             }
-            let taken_at = clock::boot_ns();
-            let live = snapshot(
-                tracer,
-                config,
-                taken_at,
-                &clock,
-                &mut kernel_threads,
-                &mut orphans,
-            );
+            let (taken_at, live) = snapshots.take(tracer, config, &clock);
             let gone = joiner.replace(&live, taken_at);
             if !gone.is_empty() {
                 let time = clock.to_wall(taken_at);
@@ -292,6 +275,35 @@ fn forward(
 /// a pre-forking server, a subshell) have no record; they are read from
 /// /proc, so the live table has them too. Kernel threads are remembered, so
 /// they are not read again every second.
+/// What each snapshot remembers from the last: kernel threads (not read
+/// again every second) and orphans whose parent /proc confirmed.
+#[derive(Default)]
+struct Snapshots {
+    kernel_threads: HashSet<u32>,
+    orphans: Orphans,
+}
+
+impl Snapshots {
+    /// The live set now, and the boot time it was taken at.
+    fn take(
+        &mut self,
+        tracer: &Tracer,
+        config: &BackendConfig,
+        clock: &BootClock,
+    ) -> (u64, Vec<ProcessInfo>) {
+        let taken_at = clock::boot_ns();
+        let live = snapshot(
+            tracer,
+            config,
+            taken_at,
+            clock,
+            &mut self.kernel_threads,
+            &mut self.orphans,
+        );
+        (taken_at, live)
+    }
+}
+
 fn snapshot(
     tracer: &Tracer,
     config: &BackendConfig,

@@ -116,6 +116,24 @@ pub struct FailedExec {
 }
 
 impl FailedExec {
+    /// The attempt described by an exec record: the process that tried,
+    /// with the filename and argv it passed, at `exec_time`.
+    pub fn from_attempt(p: ProcessInfo, errno: i32) -> Self {
+        Self {
+            pid: p.pid,
+            ppid: p.ppid,
+            uid: p.uid,
+            comm: p.comm,
+            filename: p.filename,
+            argv: p.argv,
+            argv_truncated: p.argv_truncated,
+            errno,
+            time: p.exec_time,
+            start: p.start,
+            start_boot_ns: p.start_boot_ns,
+        }
+    }
+
     fn step(&self) -> ExecStep {
         ExecStep {
             time: self.time,

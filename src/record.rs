@@ -385,19 +385,8 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
         "exec" => Ok(TraceEvent::Exec(process(start.unwrap_or(at), at)?)),
         "exec_failed" => {
             let p = process(start.unwrap_or(at), at)?;
-            Ok(TraceEvent::ExecFailed(FailedExec {
-                pid: p.pid,
-                ppid: p.ppid,
-                uid: p.uid,
-                comm: p.comm,
-                filename: p.filename,
-                argv: p.argv,
-                argv_truncated: p.argv_truncated,
-                errno: need(l.errno, "errno")?,
-                time: at,
-                start: p.start,
-                start_boot_ns: 0,
-            }))
+            let errno = need(l.errno, "errno")?;
+            Ok(TraceEvent::ExecFailed(FailedExec::from_attempt(p, errno)))
         }
         "exit" => {
             let duration_ns = need(l.duration_ns, "duration_ns")?;

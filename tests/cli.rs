@@ -206,7 +206,13 @@ impl Running {
         let mut seen = Vec::new();
         while Instant::now() < deadline {
             spawn();
-            while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+            // a busy host's events must not keep the marker from being run
+            // again: read for 100 ms, then spawn once more
+            let round = Instant::now() + Duration::from_millis(100);
+            while let Ok(line) = self
+                .lines
+                .recv_timeout(round.saturating_duration_since(Instant::now()))
+            {
                 let hit = line.contains(needle);
                 seen.push(line);
                 if hit {

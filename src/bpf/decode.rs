@@ -109,19 +109,9 @@ pub fn decode(bytes: &[u8], clock: &BootClock) -> Result<KernelEvent, DecodeErro
         event_kind::EVENT_EXEC_FAILED => {
             let p = exec_record(bytes, clock)?;
             let r: types::exec_record = from_bytes(bytes);
-            Ok(KernelEvent::ExecFailed(FailedExec {
-                pid: p.pid,
-                ppid: p.ppid,
-                uid: p.uid,
-                comm: p.comm,
-                filename: p.filename,
-                argv: p.argv,
-                argv_truncated: p.argv_truncated,
-                errno: r.error,
-                time: p.exec_time,
-                start: p.start,
-                start_boot_ns: p.start_boot_ns,
-            }))
+            Ok(KernelEvent::ExecFailed(FailedExec::from_attempt(
+                p, r.error,
+            )))
         }
         event_kind::EVENT_EXIT => {
             if bytes.len() < size_of::<types::exit_event>() {

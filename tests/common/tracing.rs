@@ -42,7 +42,7 @@ impl Tracing {
             ..BackendConfig::new(load, min_duration)
         };
         let backend = Backend::start(config, tx).expect("load BPF");
-        Tracing {
+        let mut t = Tracing {
             backend,
             rx,
             execs: HashMap::new(),
@@ -52,7 +52,14 @@ impl Tracing {
             snapshots: Vec::new(),
             drops: Drops::default(),
             min_duration: None,
-        }
+        };
+        // the processes running before tracing are read from /proc right
+        // after the program attaches: a test's own processes come after
+        assert!(
+            t.until(Duration::from_secs(5), |t| !t.snapshots.is_empty()),
+            "no first snapshot"
+        );
+        t
     }
 
     /// Takes in messages until `done` holds or `timeout` passes; returns `done`'s last answer.
