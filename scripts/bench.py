@@ -153,7 +153,7 @@ def seen(mode, n, k):
             e = json.loads(line)
             if e["event"] == "lost":
                 lost = e
-            elif e["pid"] in pids:
+            elif e.get("pid") in pids and e["event"] in ("exec", "exit"):
                 (execs if e["event"] == "exec" else exits).add(e["pid"])
         drops = sum(lost.get(key, 0) for key in ("exec_ringbuf", "exit_ringbuf", "pid_map_full"))
         return len(pids), len(execs), len(exits), drops
@@ -217,8 +217,8 @@ def main():
         # two events per process: its exec and its exit
         tracer_us_per_event = tracer_us_per_proc / 2
         def per_run(samples):
-            """ns per exec run, per exit run, of the failed-exec hooks per exec
-            (sys_enter/exit_execve(at): programs 3 onwards), and us per pair."""
+            """ns per exec run, per exit run, of the failed-exec hook per exec
+            (sys_exit_execve(at): programs 3 onwards), and us per pair."""
             exec_ns = statistics.median(b[0][0] / max(b[0][1], 1) for b in samples if len(b) >= 2)
             exit_ns = statistics.median(b[1][0] / max(b[1][1], 1) for b in samples if len(b) >= 2)
             hooks_ns = statistics.median(sum(p[0] for p in b[2:]) / max(b[0][1], 1)
@@ -231,7 +231,7 @@ def main():
         print(f"{mode:<10} execs/s median {med:8.0f} (min {lo:.0f}, max {hi:.0f}); "
               f"ratio traced/untraced median {rmed:.3f} (min {rlo:.3f}, max {rhi:.3f})")
         print(f"{'':<10} BPF {exec_ns:.0f} ns per exec run, {exit_ns:.0f} ns per exit run, "
-              f"{hooks_ns:.0f} ns of failed-exec hooks per exec, "
+              f"{hooks_ns:.0f} ns of failed-exec hook per exec, "
               f"{pair_us:.2f} us per exec+exit (argv of 16 bytes); with {args.argv_bytes} more "
               f"bytes of argv: {long_exec_ns:.0f} ns per exec, {long_pair_us:.2f} us per pair")
         print(f"{'':<10} storm CPU {storm_cpu:.1f} us/exec ({storm_cpu - base_cpu:+.1f}); "

@@ -135,6 +135,35 @@ fn failed_execs_are_reported_and_folded_into_the_process() {
     );
 }
 
+/// execveat reads its arguments from other registers than execve.
+#[test]
+fn a_failed_execveat_is_reported_with_its_argv() {
+    let Some(_serial) = common::bpf_test("a_failed_execveat_is_reported_with_its_argv") else {
+        return;
+    };
+    let mut t = Tracing::start(Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("not-a-program");
+    std::fs::write(&data, "data\n").unwrap();
+    let path = data.to_str().unwrap();
+    let status = Command::new(common::oddproc())
+        .args(["execveat", path, "second-arg"])
+        .stderr(Stdio::null())
+        .status()
+        .expect("oddproc");
+    assert_eq!(status.code(), Some(127));
+    assert!(
+        t.until(Duration::from_secs(3), |t| t
+            .failed
+            .iter()
+            .any(|f| f.errno == libc::EACCES
+                && f.argv == [path, "second-arg"]
+                && f.filename.is_empty())),
+        "no failed execveat: {:?}",
+        t.failed
+    );
+}
+
 fn tracefs_mounts() -> usize {
     std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap_or_default()

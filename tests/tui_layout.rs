@@ -8,9 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::Tmux;
-use tracer_tui::event::{
-    Drops, ExitInfo, ExitStatus, FailedExec, Origin, ProcessInfo, TraceEvent, WallTime,
-};
+use tracer_tui::event::{Drops, FailedExec, Origin, ProcessInfo, TraceEvent, WallTime};
 use tracer_tui::record;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -20,27 +18,8 @@ const WAIT: Duration = Duration::from_secs(15);
 fn recording(dir: &std::path::Path, marker: &str) -> std::path::PathBuf {
     let t0 = 1_700_000_000_000_000_000u64;
     let ms = 1_000_000u64;
-    let proc = |pid: u32, name: &str, start: u64| ProcessInfo {
-        pid,
-        ppid: 1,
-        uid: 0,
-        comm: name.into(),
-        filename: format!("/usr/bin/{name}"),
-        argv: vec![name.into(), format!("{marker}-{name}")],
-        start: WallTime(start),
-        exec_time: WallTime(start),
-        origin: Origin::Exec,
-        ..Default::default()
-    };
-    let exit = |p: ProcessInfo, dur_ms: u64, status: u32| {
-        TraceEvent::Exit(ExitInfo {
-            exit_comm: p.comm.clone(),
-            end: WallTime(p.start.0 + dur_ms * ms),
-            duration_ns: dur_ms * ms,
-            status: ExitStatus(status),
-            process: p,
-        })
-    };
+    let proc = |pid: u32, name: &str, start: u64| common::recorded(pid, name, start, marker);
+    let exit = common::recorded_exit;
     let shell = proc(300, "sh", t0 + 600 * ms);
     let failed = |path: &str, at: u64| {
         TraceEvent::ExecFailed(FailedExec {

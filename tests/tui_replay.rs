@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::Tmux;
-use tracer_tui::event::{ExitInfo, ExitStatus, Origin, ProcessInfo, TraceEvent, WallTime};
+use tracer_tui::event::{ExitInfo, ExitStatus, TraceEvent, WallTime};
 use tracer_tui::record;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -18,17 +18,7 @@ const T0: u64 = 1_700_000_000_000_000_000;
 /// A recording of `span_ms`: a process that stays live to the end, one that
 /// exits, and a last exec at the end.
 fn recording(dir: &std::path::Path, marker: &str, span_ms: u64) -> std::path::PathBuf {
-    let proc = |pid: u32, name: &str, start: u64| ProcessInfo {
-        pid,
-        ppid: 1,
-        comm: name.into(),
-        filename: format!("/usr/bin/{name}"),
-        argv: vec![name.into(), format!("{marker}-{name}")],
-        start: WallTime(start),
-        exec_time: WallTime(start),
-        origin: Origin::Exec,
-        ..Default::default()
-    };
+    let proc = |pid: u32, name: &str, start: u64| common::recorded(pid, name, start, marker);
     let short = proc(101, "short", T0 + 100 * MS);
     let events = [
         TraceEvent::Exec(proc(100, "stayer", T0)),

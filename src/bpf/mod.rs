@@ -157,12 +157,7 @@ impl<'obj> Tracer<'obj> {
         } else {
             Err(anyhow!("turned off"))
         };
-        for prog in [
-            &mut open.progs.enter_execve,
-            &mut open.progs.exit_execve,
-            &mut open.progs.enter_execveat,
-            &mut open.progs.exit_execveat,
-        ] {
+        for prog in [&mut open.progs.exit_execve, &mut open.progs.exit_execveat] {
             prog.set_autoattach(false);
             prog.set_autoload(ids.is_ok());
         }
@@ -186,13 +181,8 @@ impl<'obj> Tracer<'obj> {
     }
 
     /// Attaches the failed-exec programs to the syscall tracepoints.
-    fn attach_exec_tracepoints(&self, ids: [u64; 4]) -> Result<Vec<Link>> {
-        let progs = [
-            &self.skel.progs.enter_execve,
-            &self.skel.progs.exit_execve,
-            &self.skel.progs.enter_execveat,
-            &self.skel.progs.exit_execveat,
-        ];
+    fn attach_exec_tracepoints(&self, ids: [u64; 2]) -> Result<Vec<Link>> {
+        let progs = [&self.skel.progs.exit_execve, &self.skel.progs.exit_execveat];
         progs
             .into_iter()
             .zip(ids)

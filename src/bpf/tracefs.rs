@@ -12,12 +12,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use anyhow::{anyhow, bail, Context, Result};
 
 /// The tracepoints, in the order the kernel program's handlers are attached.
-pub const EXEC_TRACEPOINTS: [&str; 4] = [
-    "sys_enter_execve",
-    "sys_exit_execve",
-    "sys_enter_execveat",
-    "sys_exit_execveat",
-];
+pub const EXEC_TRACEPOINTS: [&str; 2] = ["sys_exit_execve", "sys_exit_execveat"];
 
 /// Where tracefs is found when something has mounted it.
 const MOUNT_POINTS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
@@ -26,8 +21,8 @@ fn id_path(root: &str, name: &str) -> String {
     format!("{root}/events/syscalls/{name}/id")
 }
 
-fn parse_ids(text: &str) -> Result<[u64; 4]> {
-    let mut ids = [0u64; 4];
+fn parse_ids(text: &str) -> Result<[u64; 2]> {
+    let mut ids = [0u64; 2];
     let mut lines = text.lines();
     for (id, name) in ids.iter_mut().zip(EXEC_TRACEPOINTS) {
         let line = lines.next().unwrap_or("").trim();
@@ -39,7 +34,7 @@ fn parse_ids(text: &str) -> Result<[u64; 4]> {
 }
 
 /// The tracepoints' ids, from a mounted tracefs or a private mount of one.
-pub fn exec_tracepoint_ids() -> Result<[u64; 4]> {
+pub fn exec_tracepoint_ids() -> Result<[u64; 2]> {
     for root in MOUNT_POINTS {
         let text: Option<String> = EXEC_TRACEPOINTS
             .iter()
@@ -56,7 +51,7 @@ pub fn exec_tracepoint_ids() -> Result<[u64; 4]> {
 /// private (so nothing propagates back to the host), mounts tracefs, and
 /// writes the ids to a pipe. The child runs only system calls on memory
 /// prepared before the fork: the parent may have other threads.
-fn ids_from_private_mount() -> Result<[u64; 4]> {
+fn ids_from_private_mount() -> Result<[u64; 2]> {
     let cstr = |s: &str| CString::new(s).context("a path holds a NUL byte");
     let root = cstr("/")?;
     let fstype = cstr("tracefs")?;
@@ -214,10 +209,10 @@ mod tests {
 
     #[test]
     fn parses_ids_in_order() {
-        assert_eq!(parse_ids("1\n2\n3\n4\n").unwrap(), [1, 2, 3, 4]);
-        assert!(parse_ids("1\n?\n3\n4\n")
+        assert_eq!(parse_ids("1\n2\n").unwrap(), [1, 2]);
+        assert!(parse_ids("1\n?\n")
             .unwrap_err()
             .to_string()
-            .contains("sys_exit_execve"));
+            .contains("sys_exit_execveat"));
     }
 }

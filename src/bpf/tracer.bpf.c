@@ -53,18 +53,6 @@ struct {
 	__type(value, struct exec_record);
 } scratch SEC(".maps");
 
-/*
- * The user pointers of each execve in progress, by thread id, so that a
- * failure can be told with what it tried. Only pointers are kept: the
- * strings are read only when the exec fails. LRU, so a thread killed
- * inside execve cannot leak its entry.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, struct exec_args);
-} exec_args SEC(".maps");
 
 /* Anchors for BTF, so the skeleton generates Rust types for these. */
 struct exec_record _exec_record = {};
@@ -114,11 +102,6 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 	r = bpf_map_lookup_elem(&scratch, &zero);
 	if (!r)
 		return 0;
-
-	/* the exec succeeded: its pointers are not needed. old_pid is the
-	 * thread that called execve, even if it has since taken the leader's id */
-	pid = (__u32)ctx->args[1];
-	bpf_map_delete_elem(&exec_args, &pid);
 
 	/* after exec a non-leader thread has taken over the process id */
 	pid = bpf_get_current_pid_tgid() >> 32;
@@ -247,41 +230,37 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /*
- * Failed execs. These are the syscall tracepoints (perf-event attached,
- * ids from tracefs); user space attaches them when it can.
+ * Failed execs, at the syscall tracepoints (perf-event attached, their ids
+ * from tracefs; user space attaches them when it can). Nothing is done on
+ * entry: when execve fails, the registers the task entered the kernel with
+ * still hold its arguments, so only the failure path reads anything.
  */
-static __always_inline int exec_enter(__u64 filename, __u64 argv)
+static __always_inline int exec_failed(long ret, bool at)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct exec_args a = { .filename = filename, .argv = argv };
-
-	bpf_map_update_elem(&exec_args, &tid, &a, BPF_ANY);
-	return 0;
-}
-
-static __always_inline int exec_exit(long ret)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct task_struct *task;
 	struct exec_record *r;
-	struct exec_args *a;
+	struct pt_regs *regs;
 	const char *const *argv;
-	const char *arg;
+	const char *filename, *arg;
 	__u32 slot = 1, i;
 	long n, args_len = 0;
 
-	/* success was handled at sched_process_exec, which removed the entry */
 	if (ret >= 0)
 		return 0;
-	a = bpf_map_lookup_elem(&exec_args, &tid);
-	if (!a)
-		return 0;
 	r = bpf_map_lookup_elem(&scratch, &slot);
-	if (!r) {
-		bpf_map_delete_elem(&exec_args, &tid);
+	if (!r)
 		return 0;
+	task = bpf_get_current_task_btf();
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	/* execve(filename, argv, envp); execveat(dirfd, filename, argv, envp, flags) */
+	if (at) {
+		filename = (const char *)BPF_CORE_READ(regs, si);
+		argv = (const char *const *)BPF_CORE_READ(regs, dx);
+	} else {
+		filename = (const char *)BPF_CORE_READ(regs, di);
+		argv = (const char *const *)BPF_CORE_READ(regs, si);
 	}
-	task = (struct task_struct *)bpf_get_current_task();
+
 	r->kind = EVENT_EXEC_FAILED;
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
@@ -294,7 +273,7 @@ static __always_inline int exec_exit(long ret)
 	/* the process's name: a failed exec has not changed it */
 	BPF_CORE_READ_INTO(&r->comm, task, group_leader, comm);
 
-	n = bpf_probe_read_user_str(r->data, FILENAME_MAX_LEN, (void *)a->filename);
+	n = bpf_probe_read_user_str(r->data, FILENAME_MAX_LEN, filename);
 	if (n < 0)
 		n = 0;
 	if (n >= FILENAME_MAX_LEN) {
@@ -306,7 +285,6 @@ static __always_inline int exec_exit(long ret)
 	if (n > FILENAME_MAX_LEN)
 		n = FILENAME_MAX_LEN;
 
-	argv = (const char *const *)a->argv;
 	for (i = 0; i < FAILED_ARGS_MAX; i++) {
 		long m;
 
@@ -327,34 +305,20 @@ static __always_inline int exec_exit(long ret)
 			r->flags |= RECORD_ARGS_TRUNCATED;
 	}
 	r->args_len = args_len;
-	bpf_map_delete_elem(&exec_args, &tid);
 
 	if (bpf_ringbuf_output(&events, r, record_size(r), wakeup_flag()) < 0)
 		count_drop(DROP_EXEC_FAILED_RINGBUF);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_execve")
-int enter_execve(struct syscall_enter_args *ctx)
-{
-	return exec_enter(ctx->args[0], ctx->args[1]);
-}
-
 SEC("tracepoint/syscalls/sys_exit_execve")
 int exit_execve(struct syscall_exit_args *ctx)
 {
-	return exec_exit(ctx->ret);
-}
-
-/* execveat(dirfd, pathname, argv, envp, flags) */
-SEC("tracepoint/syscalls/sys_enter_execveat")
-int enter_execveat(struct syscall_enter_args *ctx)
-{
-	return exec_enter(ctx->args[1], ctx->args[2]);
+	return exec_failed(ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execveat")
 int exit_execveat(struct syscall_exit_args *ctx)
 {
-	return exec_exit(ctx->ret);
+	return exec_failed(ctx->ret, true);
 }

@@ -78,12 +78,6 @@ struct exit_event {
 	__u8 thread_comm[TASK_COMM_LEN];
 };
 
-/* What sys_enter_execve(at) keeps for its sys_exit, per thread. */
-struct exec_args {
-	__u64 filename;
-	__u64 argv;
-};
-
 /* The runtime settings map's one value, read by the exit program. */
 struct settings {
 	__u64 min_duration_ns;

@@ -62,12 +62,6 @@ struct bpf_raw_tracepoint_args {
  * The syscall tracepoints' records (the format files of the syscalls event group):
  * a fixed ABI, so not relocated. The 8 bytes of common fields come first.
  */
-struct syscall_enter_args {
-	__u64 common;
-	long nr;
-	unsigned long args[6];
-};
-
 struct syscall_exit_args {
 	__u64 common;
 	long nr;
@@ -99,6 +93,14 @@ struct task_struct {
 	struct mm_struct *mm;
 	struct signal_struct *signal;
 	char comm[16];
+};
+
+/* The registers a task entered the kernel with (x86-64 names): a syscall's
+ * arguments are still in them when it returns. */
+struct pt_regs {
+	unsigned long di;
+	unsigned long si;
+	unsigned long dx;
 };
 
 struct linux_binprm {

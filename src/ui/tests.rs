@@ -78,7 +78,8 @@ fn busy_app() -> App {
     app
 }
 
-fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+/// Lays out, prepares and draws `app` on a test terminal.
+pub(super) fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
     let vp = viewport(Rect::new(0, 0, width, height), app);
     app.prepare(&vp);
@@ -86,7 +87,7 @@ fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
     terminal
 }
 
-fn press(app: &mut App, code: KeyCode) {
+pub(super) fn press(app: &mut App, code: KeyCode) {
     app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
 }
 

@@ -3,12 +3,12 @@
 
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::{Position, Rect};
+use ratatui::crossterm::event::KeyCode;
+use ratatui::layout::Position;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
 
-use super::{draw, viewport};
+use super::tests::{press, render};
 use crate::app::fixtures::*;
 use crate::app::{App, AppConfig, HostInfo};
 use crate::event::{ProcessInfo, TraceEvent, WallTime};
@@ -40,18 +40,6 @@ fn app() -> App {
         TraceEvent::Exit(exit(process(302, "sleep", 97), 2_000, 9)),
     ]));
     app
-}
-
-fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    let vp = viewport(Rect::new(0, 0, width, height), app);
-    app.prepare(&vp);
-    terminal.draw(|f| draw(f, app)).expect("draw");
-    terminal
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
 }
 
 fn typed(app: &mut App, text: &str) {

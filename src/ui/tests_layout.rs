@@ -3,11 +3,10 @@
 //! detail pane's order and quoting.
 
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::Rect;
+use ratatui::crossterm::event::KeyCode;
 use ratatui::Terminal;
 
-use super::{draw, viewport};
+use super::tests::{press, render};
 use crate::app::fixtures::*;
 use crate::app::{App, AppConfig, HostInfo};
 use crate::event::{Drops, ExecStep, ProcessInfo, TraceEvent, WallTime};
@@ -107,14 +106,6 @@ fn build_app() -> App {
     app
 }
 
-fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    let vp = viewport(Rect::new(0, 0, width, height), app);
-    app.prepare(&vp);
-    terminal.draw(|f| draw(f, app)).expect("draw");
-    terminal
-}
-
 fn screen(terminal: &Terminal<TestBackend>) -> Vec<String> {
     let buffer = terminal.backend().buffer();
     (0..buffer.area.height)
@@ -124,10 +115,6 @@ fn screen(terminal: &Terminal<TestBackend>) -> Vec<String> {
                 .collect()
         })
         .collect()
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
 }
 
 fn line_with<'a>(lines: &'a [String], text: &str) -> &'a str {

@@ -323,3 +323,38 @@ pub fn reap(children: Vec<std::process::Child>) -> Vec<u32> {
         })
         .collect()
 }
+
+/// A process for a hand-made recording: exec'd at `start` (ns since the
+/// epoch) by init, its argv naming `marker` so a test can find it.
+pub fn recorded(pid: u32, name: &str, start: u64, marker: &str) -> tracer_tui::event::ProcessInfo {
+    use tracer_tui::event::{Origin, ProcessInfo, WallTime};
+    ProcessInfo {
+        pid,
+        ppid: 1,
+        uid: 0,
+        comm: name.into(),
+        filename: format!("/usr/bin/{name}"),
+        argv: vec![name.into(), format!("{marker}-{name}")],
+        start: WallTime(start),
+        exec_time: WallTime(start),
+        origin: Origin::Exec,
+        ..Default::default()
+    }
+}
+
+/// The exit of a recorded process after `dur_ms`, with a wait(2) status.
+pub fn recorded_exit(
+    p: tracer_tui::event::ProcessInfo,
+    dur_ms: u64,
+    status: u32,
+) -> tracer_tui::event::TraceEvent {
+    use tracer_tui::event::{ExitInfo, ExitStatus, TraceEvent, WallTime};
+    let ns = dur_ms * 1_000_000;
+    TraceEvent::Exit(ExitInfo {
+        exit_comm: p.comm.clone(),
+        end: WallTime(p.start.0 + ns),
+        duration_ns: ns,
+        status: ExitStatus(status),
+        process: p,
+    })
+}
