@@ -157,7 +157,7 @@ fn replay_flow(prefix: &str, name: &str) {
         path.display()
     );
     let tmux = Tmux::start(name, 120, 40, &cmd);
-    tmux.wait_for("replay ", WAIT);
+    tmux.wait_for("Finished", WAIT);
     let screen = tmux.wait_until("the exit-code row", WAIT, |s| {
         row_with(s, &format!("{marker}-code"))
             .is_some_and(|l| l.split_whitespace().any(|w| w == "42"))
@@ -242,7 +242,7 @@ fn record_then_replay() {
         file.display()
     );
     let tmux = Tmux::start("record-replay", 120, 40, &cmd);
-    tmux.wait_for("replay ", WAIT);
+    tmux.wait_for("Finished", WAIT);
     search(&tmux, &marker);
     tmux.wait_until("the replayed process", WAIT, |s| {
         row_with(s, &row).is_some_and(|l| l.contains(" 3 "))
@@ -271,7 +271,7 @@ fn replay_in_tmux(
 #[test]
 fn terminal_is_restored_on_sigterm_and_panic() {
     let (tmux, _dir, path) = replay_in_tmux("sigterm", (120, 40), "");
-    tmux.wait_for("replay ", WAIT);
+    tmux.wait_for("Finished", WAIT);
     assert!(tmux.alternate_screen());
     let killed = Command::new("pkill")
         .args(["-TERM", "-f", &format!("replay {}", path.display())])
