@@ -24,7 +24,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "target", "bench")
-TRACER = os.path.join(ROOT, "target", "release", "tracer-tui")
+# TRACER_TUI_BIN runs another build (an older one, to compare)
+TRACER = os.environ.get("TRACER_TUI_BIN") or os.path.join(ROOT, "target", "release", "tracer-tui")
 STORM = os.path.join(OUT, "exec-storm")
 CHILD = os.path.join(OUT, "storm-child")
 
