@@ -27,7 +27,7 @@ pub use prompt::{Prompt, PromptKind};
 pub use rows::{FinishedRow, LiveRow};
 pub use view::View;
 
-use crate::event::{Drops, ExitInfo, ProcessInfo, TraceEvent, WallTime};
+use crate::event::{Drops, ExitInfo, Origin, ProcessInfo, TraceEvent, WallTime};
 use crate::source::{Message, ReplayPosition};
 use duration_filter::DurationFilter;
 use rates::Rates;
@@ -375,26 +375,32 @@ impl App {
             TraceEvent::Exit(e) => {
                 self.exits_seen += 1;
                 let mut e = e;
-                let mut command = None;
                 if self
                     .live
                     .get(&e.process.pid)
                     .is_some_and(|row| same_process(&row.info, &e.process))
                 {
                     if let Some(row) = self.live.remove(&e.process.pid) {
-                        // a source that sends the exit without the process's
-                        // execs and failures: the live row has them
-                        if e.process.history.is_empty() && !row.info.history.is_empty() {
+                        if e.process.origin == Origin::ExitOnly {
+                            // the exit alone says little: what the live row
+                            // knew is the process (the row and the detail
+                            // pane then show the same)
+                            e.process = ProcessInfo {
+                                ppid: e.process.ppid,
+                                ..row.info
+                            };
+                        } else if e.process.history.is_empty() && !row.info.history.is_empty() {
+                            // a source that sends the exit without the
+                            // process's execs and failures: the live row has them
                             e.process.history = row.info.history;
                             e.process.history_dropped = row.info.history_dropped;
                         }
-                        command = Some(row.command);
                     }
                     self.live_stale = true;
                 }
                 // every exit is kept: the min duration is a filter over the
                 // rows, so raising it and lowering it again loses nothing
-                self.push_finished(e, command);
+                self.push_finished(e);
             }
             TraceEvent::ExecFailed(f) => {
                 if let Some(row) = self.live.get_mut(&f.pid) {
@@ -417,13 +423,12 @@ impl App {
         }
     }
 
-    fn push_finished(&mut self, exit: ExitInfo, command: Option<String>) {
+    fn push_finished(&mut self, exit: ExitInfo) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.finished_by_pid.insert(exit.process.pid, seq);
         let user = self.user(exit.process.uid);
-        self.finished
-            .push_back(FinishedRow::new(seq, exit, user, command));
+        self.finished.push_back(FinishedRow::new(seq, exit, user));
         while self.finished.len() > self.config.max_finished {
             if let Some(old) = self.finished.pop_front() {
                 self.evicted += 1;

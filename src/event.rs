@@ -55,6 +55,9 @@ pub struct ProcessInfo {
     pub history: Vec<ExecStep>,
     /// Steps left out of `history` to keep it bounded.
     pub history_dropped: u32,
+    /// The kernel's pid map was full when it exec'd: its record is kept only
+    /// in user space (from its exec event), not in the map.
+    pub not_kept: bool,
 }
 
 /// The most steps a process's history keeps: the first, and the latest.

@@ -31,6 +31,9 @@ struct ProcessOut<'a> {
     history: Vec<StepOut<'a>>,
     #[serde(skip_serializing_if = "is_zero")]
     history_dropped: u32,
+    /// the kernel's pid map was full: no record of it there
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    not_kept: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -118,6 +121,7 @@ impl<'a> ProcessOut<'a> {
             exec_time: p.exec_time.rfc3339(),
             history: p.history.iter().map(StepOut::new).collect(),
             history_dropped: p.history_dropped,
+            not_kept: p.not_kept,
         }
     }
 }
@@ -269,6 +273,8 @@ struct LineIn {
     history: Vec<StepIn>,
     #[serde(default)]
     history_dropped: u32,
+    #[serde(default)]
+    not_kept: bool,
     processes: Option<Vec<GoneProcess>>,
     exec_time: Option<String>,
 }
@@ -370,6 +376,7 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
             origin: origin_from(l.origin.as_deref()),
             history: history.clone(),
             history_dropped: l.history_dropped,
+            not_kept: l.not_kept,
         })
     };
     // recordings from before start_time was on exec lines: the exec's time
@@ -463,6 +470,7 @@ mod tests {
             origin: Origin::Exec,
             history: Vec::new(),
             history_dropped: 0,
+            not_kept: true,
         }
     }
 

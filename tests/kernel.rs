@@ -319,6 +319,11 @@ fn a_full_pid_map_is_counted_and_exits_still_join() {
                 .expect("spawn")
         })
         .collect();
+    // exec'd while the 40 fill the map
+    let mut sleeper = Command::new("/usr/bin/sleep")
+        .arg("2.5")
+        .spawn()
+        .expect("sleep");
     let pids: Vec<u32> = common::reap(sleepers);
     for pid in &pids {
         let e = t.exit_of(*pid);
@@ -328,7 +333,25 @@ fn a_full_pid_map_is_counted_and_exits_still_join() {
             "exit not joined"
         );
     }
-    t.next_snapshot();
+    // a process that exec'd while the map was full is live as exec'd, with
+    // its own command line, and flagged as not kept in the map
+    let pid = sleeper.id();
+    let snapshot = t.next_snapshot();
+    let snapshot = if snapshot.iter().any(|p| p.pid == pid) {
+        snapshot
+    } else {
+        t.next_snapshot()
+    };
+    let live = snapshot
+        .iter()
+        .find(|p| p.pid == pid)
+        .expect("the sleeper is live");
+    assert_eq!(live.origin, Origin::Exec, "{live:?}");
+    assert_eq!(live.argv, ["/usr/bin/sleep", "2.5"]);
+    assert!(live.not_kept, "{live:?}");
+    sleeper.wait().expect("wait");
+    let e = t.exit_of(pid);
+    assert_eq!((e.process.origin, e.process.not_kept), (Origin::Exec, true));
     t.next_snapshot();
     eprintln!(
         "pid map of 16 records, 40 processes alive: drops {:?}",

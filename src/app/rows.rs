@@ -24,11 +24,6 @@ impl LiveRow {
             first_seen,
         }
     }
-
-    /// `needle` must be lower case.
-    pub fn matches(&self, needle: &str) -> bool {
-        matches_process(&self.info, needle)
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,14 +36,13 @@ pub struct FinishedRow {
 }
 
 impl FinishedRow {
-    /// `command` may come from the process's live row, to save making it again.
     /// A process whose last exec attempt failed shows what it could not
     /// run, with the error ("ENOENT nosuchcmd"): its own command line is
     /// the shell's that tried.
-    pub fn new(seq: u64, exit: ExitInfo, user: Arc<str>, command: Option<String>) -> Self {
+    pub fn new(seq: u64, exit: ExitInfo, user: Arc<str>) -> Self {
         let command = match exit.process.last_failure() {
             Some(step) => step.failure_label().unwrap_or_default(),
-            None => command.unwrap_or_else(|| exit.process.command_line()),
+            None => exit.process.command_line(),
         };
         Self {
             seq,
@@ -57,19 +51,6 @@ impl FinishedRow {
             command,
         }
     }
-
-    /// `needle` must be lower case.
-    pub fn matches(&self, needle: &str) -> bool {
-        matches_process(&self.exit.process, needle) || contains_folded(&self.exit.exit_comm, needle)
-    }
-}
-
-/// Search over comm, filename and argv; nothing is allocated per row.
-fn matches_process(p: &ProcessInfo, needle: &str) -> bool {
-    needle.is_empty()
-        || contains_folded(&p.comm, needle)
-        || contains_folded(&p.filename, needle)
-        || p.argv.iter().any(|a| contains_folded(a, needle))
 }
 
 /// Case-insensitive substring test; `needle` is already lower case. ASCII

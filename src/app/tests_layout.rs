@@ -227,3 +227,24 @@ fn shown_counts_are_known_before_prepare() {
     app.prepare(&viewport(0, 0));
     assert_eq!((app.live_shown(), app.finished_shown_bound()), (2, 3));
 }
+
+#[test]
+fn a_finished_row_and_its_detail_show_the_same_process() {
+    let mut app = App::new(config());
+    let mut forked = process(60, "sh", 5);
+    forked.origin = crate::event::Origin::Forked;
+    forked.argv = vec!["sh".into(), "-c".into(), "make all".into()];
+    app.apply(Message::Snapshot(vec![forked.clone()]));
+    // the exit alone: no exec record was known in the source
+    let bare = ProcessInfo {
+        argv: Vec::new(),
+        filename: String::new(),
+        origin: crate::event::Origin::ExitOnly,
+        ..forked
+    };
+    app.apply(Message::Events(vec![TraceEvent::Exit(exit(bare, 10, 0))]));
+    let row = app.finished_row(0).expect("a finished row");
+    assert_eq!(row.command, "sh -c make all");
+    assert_eq!(row.command, row.exit.process.command_line());
+    assert_eq!(row.exit.process.comm, "sh");
+}

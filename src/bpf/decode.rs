@@ -177,6 +177,7 @@ pub fn exec_record(bytes: &[u8], clock: &BootClock) -> Result<ProcessInfo, Decod
         }),
         history: Vec::new(),
         history_dropped: 0,
+        not_kept: flags & record_flags::RECORD_NOT_KEPT.0 != 0,
         origin: if flags & record_flags::RECORD_FROM_PROC.0 != 0 {
             Origin::Proc
         } else {

@@ -149,8 +149,10 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 		args_len = 0;
 	r->args_len = args_len;
 
-	if (bpf_map_update_elem(&pids, &pid, r, BPF_ANY) < 0)
+	if (bpf_map_update_elem(&pids, &pid, r, BPF_ANY) < 0) {
 		count_drop(DROP_PID_MAP_FULL);
+		r->flags |= RECORD_NOT_KEPT;
+	}
 
 	if (bpf_ringbuf_output(&events, r, record_size(r), wakeup_flag()) < 0) {
 		count_drop(DROP_EXEC_RINGBUF);

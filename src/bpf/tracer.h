@@ -31,6 +31,8 @@ enum record_flags {
 	RECORD_FROM_PROC = 4,
 	/* its exec event was lost (ring buffer full): send it again at exit */
 	RECORD_UNSENT = 8,
+	/* the pid map was full: this exec event's record is not in it */
+	RECORD_NOT_KEPT = 16,
 };
 
 /*

@@ -221,6 +221,13 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     };
     f.add("filename", format!("{}{cut}", p.filename));
     f.add("cgroup id", p.cgroup_id.to_string());
+    if p.not_kept {
+        f.styled(
+            "record",
+            "not in the kernel's pid map (it was full): from the exec event".into(),
+            Style::new().yellow(),
+        );
+    }
     if p.exec_time != p.start && p.exec_time != WallTime::default() {
         f.add("exec'd", format::date_time(p.exec_time, offset));
     }

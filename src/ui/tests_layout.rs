@@ -326,3 +326,14 @@ fn detail_shows_fixed_fields_first_and_scrolls_to_quoted_argv() {
     assert!(!lines.iter().any(|l| l.contains("pid  1300")));
     insta::assert_snapshot!(terminal.backend());
 }
+
+#[test]
+fn detail_says_when_the_kernel_kept_no_record() {
+    let mut app = build_app();
+    let mut p = process(1400, "sleep", 100);
+    p.not_kept = true;
+    app.apply(Message::Events(vec![TraceEvent::Exit(exit(p, 5, 0))]));
+    open_detail(&mut app, 1400, 160, 45);
+    let lines = screen(&render(&mut app, 160, 45));
+    line_with(&lines, "record  not in the kernel's pid map (it was full)");
+}
