@@ -20,7 +20,7 @@ run: build
 
 # BPF tests need root; under CI=true they fail rather than skip without it.
 test: deps
-	$(CARGO) test --release --locked
+	$(CARGO) test --release --locked --no-fail-fast
 
 lint:
 	$(CARGO) fmt --check

@@ -334,7 +334,8 @@ fn stream_with_min_duration_prints_exec_before_each_exit() {
     let exec = &lines[exit - 1];
     assert!(
         exec.contains("EXEC") && exec.contains("sleep") && exec.contains("/sleep"),
-        "{exec}"
+        "{exec}\nall lines:\n{}",
+        lines.join("\n")
     );
     let pid = lines[exit].split_whitespace().nth(3).expect("pid column");
     assert_eq!(exec.split_whitespace().nth(3), Some(pid));
