@@ -43,6 +43,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["stream", "json"])]
     pub record: Option<PathBuf>,
 
+    /// With --record, replace FILE if it exists: only a regular file of
+    /// your own (without --force an existing file is refused)
+    #[arg(long, requires = "record")]
+    pub force: bool,
+
     /// Finished processes the dashboard keeps; older ones are evicted and counted
     #[arg(long, value_name = "N", default_value = "100000",
           value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
@@ -343,6 +348,8 @@ mod tests {
             ErrorKind::ArgumentConflict
         );
         assert_eq!(kind(&["--speed", "2"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(kind(&["--force"]), ErrorKind::MissingRequiredArgument);
+        assert!(parse(&["--record", "g", "--force"]).unwrap().force);
         assert_eq!(
             kind(&["--replay", "f", "--speed", "0"]),
             ErrorKind::ValueValidation

@@ -18,6 +18,7 @@ use crate::backend::{Backend, BackendConfig, Command};
 use crate::cli::Cli;
 use crate::event::WallTime;
 use crate::recorder::Recorder;
+use crate::safe_file::Owner;
 use crate::source::Message;
 use crate::terminal::Screen;
 use crate::{clock, host, replay, ui, users};
@@ -47,6 +48,13 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
     let (tx, rx) = mpsc::channel::<Event>();
     // everything that can fail with a plain message fails before the screen changes
     let users = users::load(Path::new("/etc/passwd"));
+    // opened before anything is attached, so a bad path (a symlink, a FIFO,
+    // someone else's file) is refused at once; written only once the run
+    // has begun, so a failed start leaves an old file as it was
+    let mut recorder = match &cli.record {
+        Some(path) => Some(Recorder::open(path, cli.force, Owner::from_env()?)?),
+        None => None,
+    };
     let (backend, host, filter_in_app) = match &cli.replay {
         Some(path) => {
             let events = replay::load(path)?;
@@ -70,8 +78,6 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
             )
         }
     };
-    // created once tracing works, so a failed start leaves an old file alone
-    let mut recorder = cli.record.as_deref().map(Recorder::create).transpose()?;
     let mut app = App::new(AppConfig {
         max_finished: cli.max_finished as usize,
         min_duration: cli.min_duration,
@@ -90,6 +96,11 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         bail!("{needs_terminal}");
     }
     let mut screen = Screen::enter().context(needs_terminal)?;
+    if let Some(r) = &mut recorder {
+        r.start()?;
+    }
+    // a recording that failed: the run goes on, and ends with its error
+    let mut record_failure = None;
     let input_stop = Arc::new(AtomicBool::new(false));
     spawn_input(tx, Arc::clone(&input_stop))?;
 
@@ -119,8 +130,8 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
                 while let Some(event) = next.take() {
                     dirty = true;
                     urgent |= !matches!(event, Event::Source(_));
-                    if let Some(s) =
-                        handle(event, &mut app, backend.as_ref(), &mut recorder, &viewport)
+                    let recording = (&mut recorder, &mut record_failure);
+                    if let Some(s) = handle(event, &mut app, backend.as_ref(), recording, &viewport)
                     {
                         stop = Some(s);
                         break;
@@ -176,16 +187,24 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
     // the recording gets what the source delivered up to its stop
     for event in rx.try_iter() {
         if let Event::Source(message) = event {
-            record(&mut recorder, &message, &mut app);
+            record((&mut recorder, &mut record_failure), &message, &mut app);
         }
     }
     if let Some(mut r) = recorder {
         if let Err(e) = r.flush() {
-            bail!("writing {}: {e}", r.path().display());
+            record_failure.get_or_insert(e);
         }
     }
-    result
+    // a lost recording is not a clean end, whatever else happened
+    match (result, record_failure) {
+        (Err(e), Some(failure)) => Err(anyhow!("{e:#} (and {failure:#})")),
+        (result, None) => result,
+        (Ok(()), Some(failure)) => Err(failure),
+    }
 }
+
+/// The recorder while it works, and why it stopped when it did.
+type Recording<'a> = (&'a mut Option<Recorder>, &'a mut Option<anyhow::Error>);
 
 /// Why the dashboard needs a terminal, and what to use without one: only
 /// flags that combine with those given (--replay and --record conflict with
@@ -207,12 +226,12 @@ fn handle(
     event: Event,
     app: &mut App,
     backend: Option<&Backend>,
-    recorder: &mut Option<Recorder>,
+    recording: Recording,
     viewport: &Viewport,
 ) -> Option<Result<()>> {
     match event {
         Event::Source(message) => {
-            record(recorder, &message, app);
+            record(recording, &message, app);
             app.apply(message);
             None
         }
@@ -238,7 +257,7 @@ fn act(action: Action, app: &mut App, backend: Option<&Backend>) -> Option<Resul
     }
 }
 
-fn record(recorder: &mut Option<Recorder>, message: &Message, app: &mut App) {
+fn record((recorder, failure): Recording, message: &Message, app: &mut App) {
     let Some(r) = recorder else { return };
     let written = match message {
         Message::Events(events) => r.write(events),
@@ -246,7 +265,8 @@ fn record(recorder: &mut Option<Recorder>, message: &Message, app: &mut App) {
         _ => Ok(()),
     };
     if let Err(e) = written {
-        app.notice = Some(format!("recording to {} stopped: {e}", r.path().display()));
+        app.notice = Some(format!("recording stopped: {}", one_line(&e)));
+        *failure = Some(e);
         *recorder = None;
     }
 }
@@ -267,4 +287,8 @@ fn spawn_input(tx: Sender<Event>, stop: Arc<AtomicBool>) -> Result<()> {
         }
     });
     spawned.map(drop).context("starting the input thread")
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    crate::sanitize::visible(&format!("{e:#}").replace('\n', " "))
 }

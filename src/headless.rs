@@ -70,7 +70,7 @@ pub fn run(
         Ok(Some(reason)) => bail!(reason),
         // the reader went away (e.g. `| head -1`): a normal end
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(crate::write_error::writing("stdout", &e)),
     }
 }
 

@@ -5,7 +5,10 @@ mod decode;
 pub mod tracefs;
 
 use std::ffi::CString;
+use std::fs::File;
+use std::io::Read;
 use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -70,13 +73,15 @@ fn route_libbpf_log(verbose: bool) {
     }
 }
 
-/// Fails with one clear line when the BTF that CO-RE needs is missing.
-pub fn check_btf(path: &Path, custom: bool) -> Result<()> {
-    if path.exists() {
-        return Ok(());
-    }
+/// Fails with one clear line when the BTF that CO-RE needs is missing, or
+/// (for a file given with --btf) is not a regular file or not BTF. The
+/// given file is returned open, for libbpf to read that very file.
+pub fn check_btf(path: &Path, custom: bool) -> Result<Option<File>> {
     if custom {
-        bail!("BTF file {} not found", path.display());
+        return check_btf_file(path).map(Some);
+    }
+    if path.exists() {
+        return Ok(None);
     }
     bail!(
         "kernel BTF not found at {}: tracer-tui needs a kernel built with \
@@ -85,8 +90,101 @@ pub fn check_btf(path: &Path, custom: bool) -> Result<()> {
     )
 }
 
-fn explain_load_error(err: libbpf_rs::Error) -> anyhow::Error {
-    if err.kind() == ErrorKind::PermissionDenied {
+/// Opened without blocking (a FIFO would wait for a writer) and looked at
+/// before libbpf is given it.
+fn check_btf_file(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let shown = path.display();
+    let mut file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("BTF file {shown} not found"),
+        Err(e) => {
+            let reason = crate::write_error::reason(&e);
+            bail!("opening the BTF file {shown}: {reason}")
+        }
+    };
+    let meta = file
+        .metadata()
+        .with_context(|| format!("checking the BTF file {shown}"))?;
+    if !meta.is_file() {
+        let kind = crate::safe_file::kind(&meta);
+        bail!("--btf {shown} is {kind}, not a regular file");
+    }
+    let mut header = [0u8; 24];
+    let read = read_up_to(&mut file, &mut header);
+    if !is_btf(&header[..read], meta.len()) {
+        bail!(
+            "{shown} is not a BTF file (such as /sys/kernel/btf/vmlinux, \
+             or an ELF file with a .BTF section)"
+        );
+    }
+    Ok(file)
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> usize {
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read(&mut buf[done..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => done += n,
+        }
+    }
+    done
+}
+
+/// Whether a file starting with `start`, `len` bytes long, is raw BTF with
+/// a sane header (magic 0xeB9F in either byte order, version 1, sections
+/// inside the file), or an ELF file, whose .BTF section libbpf reads itself.
+fn is_btf(start: &[u8], len: u64) -> bool {
+    if start.starts_with(b"\x7fELF") {
+        return true;
+    }
+    let Some(header) = start.get(..24) else {
+        return false;
+    };
+    let big = match header[..2] {
+        [0x9f, 0xeb] => false,
+        [0xeb, 0x9f] => true,
+        _ => return false,
+    };
+    let word = |at: usize| {
+        let b = [header[at], header[at + 1], header[at + 2], header[at + 3]];
+        u64::from(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    let (hdr_len, types_end, strings_end) = (word(4), word(8) + word(12), word(16) + word(20));
+    header[2] == 1 && hdr_len >= 24 && hdr_len + types_end.max(strings_end) <= len
+}
+
+/// libbpf's "Unknown error 4001": data it could not parse (LIBBPF_ERRNO__FORMAT);
+/// ENODATA: an ELF file without a .BTF section.
+const NOT_BTF: [i32; 2] = [4001, libc::ENODATA];
+
+/// Whether libbpf failed because the BTF file is not BTF. libbpf-rs keeps
+/// its io::Error private, so the code is read back from its message.
+fn is_format_error(err: &libbpf_rs::Error) -> bool {
+    let text = err.to_string();
+    let code = text
+        .rsplit_once("(os error ")
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .and_then(|n| n.parse::<i32>().ok());
+    code.is_some_and(|c| NOT_BTF.contains(&c))
+}
+
+fn explain_load_error(err: libbpf_rs::Error, btf: Option<&Path>) -> anyhow::Error {
+    if let Some(path) = btf.filter(|_| is_format_error(&err)) {
+        anyhow!(
+            "{} is not a BTF file libbpf can read (run with -v for libbpf's log)",
+            path.display()
+        )
+    } else if err.kind() == ErrorKind::PermissionDenied {
         anyhow!(
             "permission denied loading the BPF program: tracer-tui needs root or \
              CAP_BPF+CAP_PERFMON (try: sudo tracer-tui)"
@@ -111,7 +209,9 @@ impl<'obj> Tracer<'obj> {
             .btf
             .clone()
             .unwrap_or_else(|| PathBuf::from(KERNEL_BTF));
-        check_btf(&btf, opts.btf.is_some())?;
+        // kept open until the program is loaded: libbpf reads this file,
+        // not whatever the path names by then
+        let btf_file = check_btf(&btf, opts.btf.is_some())?;
         let ring = opts.ring_buffer_bytes;
         if !ring.is_power_of_two() || ring < 4096 {
             bail!("ring buffer size {ring} is not a power of two of at least 4096 bytes");
@@ -120,6 +220,11 @@ impl<'obj> Tracer<'obj> {
         let builder = skel::TracerSkelBuilder::default();
         let mut open = match &opts.btf {
             Some(path) => {
+                let checked = btf_file
+                    .as_ref()
+                    .map(|f| PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd())))
+                    .filter(|p| p.exists());
+                let path = checked.as_deref().unwrap_or(path);
                 let path = CString::new(path.as_os_str().as_bytes())
                     .context("BTF path contains a NUL byte")?;
                 let open_opts = libbpf_rs::libbpf_sys::bpf_object_open_opts {
@@ -162,7 +267,10 @@ impl<'obj> Tracer<'obj> {
             prog.set_autoload(ids.is_ok());
         }
 
-        let skel = open.load().map_err(explain_load_error)?;
+        let skel = open
+            .load()
+            .map_err(|e| explain_load_error(e, opts.btf.as_deref()))?;
+        drop(btf_file);
         let mut tracer = Self {
             skel,
             _exec_links: Vec::new(),
@@ -365,4 +473,27 @@ fn as_bytes<T: decode::Plain>(value: &T) -> &[u8] {
     // SAFETY: Plain types are repr(C) structs of integers and byte arrays
     // generated from the program's BTF; reading their bytes is always valid.
     unsafe { std::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn btf_headers_are_checked_before_libbpf_sees_them() {
+        let mut raw = vec![0x9f, 0xeb, 1, 0, 24, 0, 0, 0];
+        // types at 0, 8 bytes; strings at 8, 4 bytes
+        for word in [0u32, 8, 8, 4] {
+            raw.extend_from_slice(&word.to_le_bytes());
+        }
+        assert!(is_btf(&raw, 24 + 12));
+        assert!(!is_btf(&raw, 24 + 11), "sections past the end");
+        assert!(!is_btf(&raw[..10], 100), "cut header");
+        raw[2] = 2;
+        assert!(!is_btf(&raw, 100), "unknown version");
+        assert!(is_btf(b"\x7fELF\x02\x01\x01", 7));
+        assert!(!is_btf(b"root:x:0:0:root:/root:/bin/bash\n", 32));
+        let sys = check_btf(Path::new("/nonexistent/vmlinux"), true).unwrap_err();
+        assert!(sys.to_string().contains("not found"), "{sys}");
+    }
 }
