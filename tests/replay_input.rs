@@ -38,6 +38,8 @@ fn refused(
     feed: Option<Box<dyn FnOnce(std::process::ChildStdin) + Send>>,
 ) -> (i32, String, Duration, u64) {
     let started = Instant::now();
+    // reaped below with wait4, which gives its peak RSS too
+    #[allow(clippy::zombie_processes)]
     let mut child = Command::new(common::bin())
         .args(args)
         .stdin(stdin)
