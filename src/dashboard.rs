@@ -55,18 +55,18 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         Some(path) => Some(Recorder::open(path, cli.force, Owner::from_env()?)?),
         None => None,
     };
+    let mut feed = None;
     let (backend, host, filter_in_app) = match &cli.replay {
         Some(path) => {
-            let events = replay::load(path)?;
-            replay::start(events, cli.speed, tx.clone())?;
+            // opened and checked as far as it can be at once: a file that is
+            // not a recording is refused here, before the screen changes
+            let input = replay::open(path)?;
             let host = HostInfo {
-                source: format!(
-                    "replay {}",
-                    crate::sanitize::visible(&path.display().to_string())
-                ),
+                source: format!("replay {}", input.name),
                 utc_offset_secs: host::utc_offset_secs(),
                 ..Default::default()
             };
+            feed = Some(replay::start(input, cli.speed, tx.clone())?);
             (None, host, true)
         }
         None => {
@@ -128,6 +128,9 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
                 let started = Instant::now();
                 let mut next = Some(first);
                 while let Some(event) = next.take() {
+                    if let (Some(feed), Event::Source(m)) = (&feed, &event) {
+                        feed.taken(m);
+                    }
                     dirty = true;
                     urgent |= !matches!(event, Event::Source(_));
                     let recording = (&mut recorder, &mut record_failure);

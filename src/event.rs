@@ -359,12 +359,17 @@ pub struct Drops {
 }
 
 impl Drops {
+    /// The sum, stopping at u64::MAX: counters read from a file can be
+    /// anything, and a sum that wrapped would show a small number.
     pub fn total(&self) -> u64 {
-        self.exec_ringbuf
-            + self.exit_ringbuf
-            + self.pid_map_full
-            + self.exec_failed_ringbuf
-            + self.undecodable
+        [
+            self.exit_ringbuf,
+            self.pid_map_full,
+            self.exec_failed_ringbuf,
+            self.undecodable,
+        ]
+        .into_iter()
+        .fold(self.exec_ringbuf, u64::saturating_add)
     }
 
     /// Counts that grew since `earlier`.

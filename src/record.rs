@@ -1,15 +1,14 @@
 //! The NDJSON record format: `--json` writes it, `--record` saves it and
 //! `--replay` reads it back. One object per line; see the README for keys.
 
-use std::fmt;
+mod caps;
+mod parse;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::event::{
-    Drops, ExecStep, ExitInfo, ExitStatus, FailedExec, Origin, ProcessInfo, TraceEvent, WallTime,
-    MAX_HISTORY, MAX_TRIED,
-};
-use crate::sanitize;
+use crate::event::{ExecStep, Origin, ProcessInfo, TraceEvent};
+
+pub use parse::{parse_line, ParseError};
 
 #[derive(Serialize)]
 struct ProcessOut<'a> {
@@ -98,7 +97,7 @@ struct GoneOut {
     processes: Vec<GoneProcess>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct GoneProcess {
     pid: u32,
     start_time: String,
@@ -149,7 +148,7 @@ struct ExitOut<'a> {
     exit_comm: &'a str,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct LostOut {
     event: String,
     time: String,
@@ -221,216 +220,6 @@ pub fn to_line(event: &TraceEvent) -> String {
     json.unwrap_or_default()
 }
 
-/// Why a line could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError(pub String);
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ParseError {}
-
-#[derive(Deserialize)]
-struct LineIn {
-    event: String,
-    time: String,
-    pid: Option<u32>,
-    ppid: Option<u32>,
-    uid: Option<u32>,
-    comm: Option<String>,
-    filename: Option<String>,
-    argv: Option<Vec<String>>,
-    #[serde(default)]
-    argv_truncated: bool,
-    #[serde(default)]
-    filename_truncated: bool,
-    #[serde(default)]
-    cgroup_id: u64,
-    origin: Option<String>,
-    start_time: Option<String>,
-    duration_ns: Option<u64>,
-    exit_code: Option<i32>,
-    signal: Option<u32>,
-    #[serde(default)]
-    core_dumped: bool,
-    status: Option<u32>,
-    exit_comm: Option<String>,
-    #[serde(default)]
-    exec_ringbuf: u64,
-    #[serde(default)]
-    exit_ringbuf: u64,
-    #[serde(default)]
-    pid_map_full: u64,
-    #[serde(default)]
-    exec_failed_ringbuf: u64,
-    #[serde(default)]
-    undecodable: u64,
-    errno: Option<i32>,
-    #[serde(default)]
-    history: Vec<StepIn>,
-    #[serde(default)]
-    history_dropped: u32,
-    #[serde(default)]
-    not_kept: bool,
-    processes: Option<Vec<GoneProcess>>,
-    exec_time: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct StepIn {
-    time: String,
-    #[serde(default)]
-    comm: String,
-    #[serde(default)]
-    filename: String,
-    #[serde(default)]
-    argv: Vec<String>,
-    #[serde(default)]
-    argv_truncated: bool,
-    errno: Option<i32>,
-    #[serde(default)]
-    tried: Vec<String>,
-    #[serde(default)]
-    attempts: u32,
-}
-
-fn step_from(s: &StepIn) -> Result<ExecStep, ParseError> {
-    Ok(ExecStep {
-        time: time(&s.time, "history time")?,
-        comm: sanitize::visible(&s.comm),
-        filename: sanitize::visible(&s.filename),
-        argv: s.argv.iter().map(|a| sanitize::visible(a)).collect(),
-        argv_truncated: s.argv_truncated,
-        errno: s.errno,
-        tried: s
-            .tried
-            .iter()
-            .take(MAX_TRIED)
-            .map(|t| sanitize::visible(t))
-            .collect(),
-        attempts: s.attempts,
-    })
-}
-
-fn time(text: &str, key: &str) -> Result<WallTime, ParseError> {
-    humantime::parse_rfc3339(text)
-        .map(WallTime::from_system_time)
-        .map_err(|e| ParseError(format!("bad {key} {text:?}: {e}")))
-}
-
-fn need<T>(value: Option<T>, key: &str) -> Result<T, ParseError> {
-    value.ok_or_else(|| ParseError(format!("missing key \"{key}\"")))
-}
-
-/// Reads one line back into an event. Strings are cleaned again: a file
-/// may have been written by anything.
-pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
-    let l: LineIn = serde_json::from_str(line).map_err(|e| ParseError(e.to_string()))?;
-    let at = time(&l.time, "time")?;
-    if l.event == "lost" {
-        let drops = Drops {
-            exec_ringbuf: l.exec_ringbuf,
-            exit_ringbuf: l.exit_ringbuf,
-            pid_map_full: l.pid_map_full,
-            exec_failed_ringbuf: l.exec_failed_ringbuf,
-            undecodable: l.undecodable,
-        };
-        return Ok(TraceEvent::Lost { time: at, drops });
-    }
-    if l.event == "gone" {
-        let processes = need(l.processes.as_ref(), "processes")?
-            .iter()
-            .map(|g| Ok((g.pid, time(&g.start_time, "start_time")?)))
-            .collect::<Result<_, ParseError>>()?;
-        return Ok(TraceEvent::Gone {
-            time: at,
-            processes,
-        });
-    }
-    let history = l
-        .history
-        .iter()
-        .take(MAX_HISTORY)
-        .map(step_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    let process = |start: WallTime, exec_time: WallTime| -> Result<ProcessInfo, ParseError> {
-        Ok(ProcessInfo {
-            pid: need(l.pid, "pid")?,
-            ppid: need(l.ppid, "ppid")?,
-            uid: need(l.uid, "uid")?,
-            comm: sanitize::visible(&need(l.comm.clone(), "comm")?),
-            filename: sanitize::visible(&need(l.filename.clone(), "filename")?),
-            argv: need(l.argv.clone(), "argv")?
-                .iter()
-                .map(|a| sanitize::visible(a))
-                .collect(),
-            argv_truncated: l.argv_truncated,
-            filename_truncated: l.filename_truncated,
-            cgroup_id: l.cgroup_id,
-            start,
-            start_boot_ns: 0,
-            exec_time,
-            origin: origin_from(l.origin.as_deref()),
-            history: history.clone(),
-            history_dropped: l.history_dropped,
-            not_kept: l.not_kept,
-        })
-    };
-    // recordings from before start_time was on exec lines: the exec's time
-    let start = match &l.start_time {
-        Some(s) => Some(time(s, "start_time")?),
-        None => None,
-    };
-    let exec_time = match &l.exec_time {
-        Some(s) => Some(time(s, "exec_time")?),
-        None => None,
-    };
-    match l.event.as_str() {
-        "exec" => Ok(TraceEvent::Exec(process(start.unwrap_or(at), at)?)),
-        "exec_failed" => {
-            let p = process(start.unwrap_or(at), at)?;
-            let errno = need(l.errno, "errno")?;
-            Ok(TraceEvent::ExecFailed(FailedExec::from_attempt(p, errno)))
-        }
-        "exit" => {
-            let duration_ns = need(l.duration_ns, "duration_ns")?;
-            let start = start.unwrap_or(WallTime(at.0.saturating_sub(duration_ns)));
-            let status = match l.status {
-                Some(raw) => ExitStatus(raw),
-                None => match (l.exit_code, l.signal) {
-                    (Some(code), _) => ExitStatus(((code as u32) & 0xff) << 8),
-                    (None, Some(sig)) => {
-                        ExitStatus((sig & 0x7f) | if l.core_dumped { 0x80 } else { 0 })
-                    }
-                    (None, None) => {
-                        return Err(ParseError("exit has neither exit_code nor signal".into()))
-                    }
-                },
-            };
-            let process = process(start, exec_time.unwrap_or(start))?;
-            let exit_comm = l
-                .exit_comm
-                .as_deref()
-                .map(sanitize::visible)
-                .unwrap_or_else(|| process.comm.clone());
-            Ok(TraceEvent::Exit(ExitInfo {
-                process,
-                exit_comm,
-                end: at,
-                duration_ns,
-                status,
-            }))
-        }
-        other => Err(ParseError(format!(
-            "unknown event {:?}",
-            sanitize::visible(other)
-        ))),
-    }
-}
-
 fn origin_name(origin: Origin) -> &'static str {
     match origin {
         Origin::Exec => "exec",
@@ -440,18 +229,10 @@ fn origin_name(origin: Origin) -> &'static str {
     }
 }
 
-fn origin_from(name: Option<&str>) -> Origin {
-    match name {
-        Some("proc") => Origin::Proc,
-        Some("exit") => Origin::ExitOnly,
-        Some("fork") => Origin::Forked,
-        _ => Origin::Exec,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Drops, ExitInfo, ExitStatus, WallTime};
 
     fn process() -> ProcessInfo {
         ProcessInfo {
@@ -529,46 +310,5 @@ mod tests {
         for e in events {
             assert_eq!(parse_line(&to_line(&e)).unwrap(), e);
         }
-    }
-
-    #[test]
-    fn parses_a_minimal_hand_written_exit() {
-        let line = r#"{"event":"exit","time":"2024-01-01T00:00:01Z","pid":5,"ppid":1,"uid":0,"comm":"x","filename":"/x","argv":[],"duration_ns":1000000000,"exit_code":2,"signal":null,"core_dumped":false}"#;
-        let TraceEvent::Exit(e) = parse_line(line).unwrap() else {
-            panic!()
-        };
-        assert_eq!(e.status.code(), Some(2));
-        assert_eq!(e.process.start, WallTime(1_704_067_200_000_000_000));
-    }
-
-    #[test]
-    fn rejects_bad_lines_with_a_reason() {
-        assert!(parse_line("not json").is_err());
-        assert!(parse_line(r#"{"event":"exec","time":"yesterday"}"#)
-            .unwrap_err()
-            .0
-            .contains("bad time"));
-        assert!(
-            parse_line(r#"{"event":"exec","time":"2024-01-01T00:00:00Z"}"#)
-                .unwrap_err()
-                .0
-                .contains("pid")
-        );
-        assert!(
-            parse_line(r#"{"event":"boom","time":"2024-01-01T00:00:00Z"}"#)
-                .unwrap_err()
-                .0
-                .contains("unknown event")
-        );
-    }
-
-    #[test]
-    fn replayed_text_is_cleaned() {
-        let line = r#"{"event":"exec","time":"2024-01-01T00:00:00Z","pid":5,"ppid":1,"uid":0,"comm":"\u001b[31mred","filename":"/x","argv":["\u202e"]}"#;
-        let TraceEvent::Exec(p) = parse_line(line).unwrap() else {
-            panic!()
-        };
-        assert_eq!(p.comm, "\\x1b[31mred");
-        assert_eq!(p.argv, ["\\u{202e}"]);
     }
 }

@@ -42,6 +42,21 @@ pub struct ReplayPosition {
     pub clock: WallTime,
     pub first: WallTime,
     pub last: WallTime,
+    pub stage: ReplayStage,
+}
+
+/// What a replay is doing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplayStage {
+    /// Playing a file checked to its end, so its last event is known.
+    #[default]
+    Playing,
+    /// Checking a file before playing it: `done` of its `total` bytes. The
+    /// clock has not started.
+    Loading { done: u64, total: u64 },
+    /// Showing a pipe or FIFO's lines as they arrive: there is no end to
+    /// be through, and the clock is the newest event's time.
+    Following,
 }
 
 impl ReplayPosition {
@@ -57,6 +72,16 @@ impl ReplayPosition {
     }
 }
 
+impl ReplayStage {
+    /// How far loading is, rounded down.
+    pub fn loaded_percent(done: u64, total: u64) -> u8 {
+        if total == 0 || done >= total {
+            return 100;
+        }
+        (u128::from(done) * 100 / u128::from(total)) as u8
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +92,7 @@ mod tests {
             clock: WallTime(clock),
             first: WallTime(1_000),
             last: WallTime(3_000),
+            stage: ReplayStage::Playing,
         };
         assert_eq!(at(1_000).percent(), 0);
         assert_eq!(at(1_739).percent(), 36);

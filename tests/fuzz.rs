@@ -186,9 +186,100 @@ proptest! {
     }
 
     #[test]
-    fn replay_files_never_panic(lines in proptest::collection::vec(prop_oneof![json_like(), ".*"], 0..6)) {
+    fn replay_files_never_panic(
+        bom in any::<bool>(),
+        lines in proptest::collection::vec(prop_oneof![json_like(), ".*"], 0..6),
+    ) {
         let mut f = tempfile::NamedTempFile::new().expect("temp file");
-        std::io::Write::write_all(&mut f, lines.join("\n").as_bytes()).expect("write");
-        let _ = replay::load(f.path());
+        let bom: &[u8] = if bom { b"\xef\xbb\xbf" } else { b"" };
+        std::io::Write::write_all(&mut f, &[bom, lines.join("\n").as_bytes()].concat()).expect("write");
+        let _ = replay::check(f.path());
     }
+}
+
+/// An exec line with this text, as any tool could write it.
+fn exec_line(comm: &str, filename: &str, argv: &[String]) -> String {
+    serde_json::json!({
+        "event": "exec", "time": "2024-01-01T00:00:00Z", "pid": 1, "ppid": 0, "uid": 0,
+        "comm": comm, "filename": filename, "argv": argv,
+    })
+    .to_string()
+}
+
+/// Visible text is at most four bytes for each byte it stood for (`\x1b`).
+const ESCAPED: usize = 4;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Text of any size and content read from a file is cut to the
+    /// kernel's limits (comm 15 bytes, filename 255, argv 512 with NULs)
+    /// and marked truncated.
+    #[test]
+    fn record_reader_caps_text_like_the_kernel(
+        comm in ".{0,40}",
+        filename in prop_oneof![".{0,300}", "[a-z/]{200,5000}"],
+        argv in proptest::collection::vec(prop_oneof![".{0,200}", "[a-z]{0,3000}"], 0..12),
+    ) {
+        let event = record::parse_line(&exec_line(&comm, &filename, &argv));
+        let Ok(TraceEvent::Exec(p)) = event else {
+            return Err(TestCaseError::fail(format!("not read: {event:?}")));
+        };
+        assert_clean(&TraceEvent::Exec(p.clone()));
+        prop_assert!(p.comm.len() <= 15 * ESCAPED);
+        prop_assert!(p.filename.len() <= 255 * ESCAPED);
+        let kept: usize = p.argv.iter().map(|a| a.len() + 1).sum();
+        prop_assert!(kept <= 512 * ESCAPED + 1);
+        // plain text is kept exactly up to the limit, and marked when cut
+        let plain = |t: &str| t.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+        if plain(&filename) {
+            prop_assert_eq!(p.filename_truncated, filename.len() > 255);
+            prop_assert_eq!(&p.filename, &filename[..filename.len().min(255)]);
+        }
+        if argv.iter().all(|a| plain(a)) {
+            let total: usize = argv.iter().map(|a| a.len() + 1).sum();
+            prop_assert_eq!(p.argv_truncated, total > 512);
+            prop_assert!(kept <= 513);
+            if total <= 512 {
+                prop_assert_eq!(&p.argv, &argv);
+            }
+        }
+    }
+
+    /// Numbers the kernel cannot produce are refused, never shown as others.
+    #[test]
+    fn record_reader_refuses_out_of_range_numbers(
+        code in prop_oneof![any::<i64>(), -2i64..300],
+        year in 1900u32..=9999,
+        pid in prop_oneof![any::<u32>(), Just(u32::MAX)],
+    ) {
+        let line = serde_json::json!({
+            "event": "exit", "time": format!("{year}-06-01T00:00:00Z"), "pid": pid,
+            "ppid": pid, "uid": 0, "comm": "x", "filename": "/x", "argv": [],
+            "duration_ns": 0, "exit_code": code,
+        })
+        .to_string();
+        match record::parse_line(&line) {
+            Ok(TraceEvent::Exit(e)) => {
+                prop_assert!((0..=255).contains(&code), "exit_code {code} accepted");
+                prop_assert!((1970..=2554).contains(&year), "year {year} accepted");
+                prop_assert_eq!(e.status.code(), Some(code as i32));
+                prop_assert_eq!((e.process.pid, e.process.ppid), (pid, pid));
+            }
+            Ok(other) => prop_assert!(false, "{other:?}"),
+            Err(e) => prop_assert!(
+                !(0..=255).contains(&code) || !(1970..=2554).contains(&year),
+                "refused: {e}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn a_bom_at_the_start_of_a_file_is_accepted() {
+    let mut f = tempfile::NamedTempFile::new().expect("temp file");
+    let line = exec_line("a", "/a", &[]);
+    std::io::Write::write_all(&mut f, format!("\u{feff}{line}\n{line}\n").as_bytes())
+        .expect("write");
+    assert_eq!(replay::check(f.path()).expect("a file with a BOM"), 2);
 }

@@ -110,8 +110,9 @@ impl Column for LiveColumn {
 
     fn width(self) -> Width {
         match self {
-            Self::Pid => Width::upto(7),
-            Self::Ppid => Width::upto(7).yields(Yield::Hide(0)),
+            // a u32 in full: a replayed file can hold any pid
+            Self::Pid => Width::upto(10),
+            Self::Ppid => Width::upto(10).yields(Yield::Hide(0)),
             Self::User => Width::upto(12).yields(Yield::Hide(1)),
             Self::Comm => Width::upto(16).yields(Yield::Shrink(3)),
             Self::Age => Width::upto(7),
@@ -180,8 +181,9 @@ impl Column for FinishedColumn {
         match self {
             // `2023-11-14 22:13:20.123` when not today
             Self::End => Width::upto(23).yields(Yield::Shorten(2)),
-            Self::Pid => Width::upto(7),
-            Self::Ppid => Width::upto(7).yields(Yield::Hide(0)),
+            // a u32 in full: a replayed file can hold any pid
+            Self::Pid => Width::upto(10),
+            Self::Ppid => Width::upto(10).yields(Yield::Hide(0)),
             Self::User => Width::upto(12).yields(Yield::Hide(1)),
             Self::Comm => Width::upto(16).yields(Yield::Shrink(3)),
             Self::Duration => Width::upto(9),

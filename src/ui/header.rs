@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use super::format;
 use crate::app::{format_duration, App};
+use crate::source::{ReplayPosition, ReplayStage};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(lines(app, area.width)), area);
@@ -39,17 +40,8 @@ fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         first.push(Span::raw("  "));
     }
     first.push(Span::from(host.source.clone()).dark_gray());
-    // the replay's clock (time of day, without the milliseconds) and how far
-    // through the file it is; it stops at the last event
-    let position = app.replay_position.map(|p| {
-        let time = format::time_of_day(p.clock, host.utc_offset_secs);
-        format!(" {} {}%", &time[..8], p.percent())
-    });
-    let position = position.unwrap_or_default();
-    if app.source_ended {
-        first.push(Span::from(format!("  replay finished{position}")).yellow());
-    } else if !position.is_empty() {
-        first.push(Span::from(format!("  replay{position}")));
+    if let Some(span) = replay_state(app) {
+        first.push(span);
     }
 
     let (execs, exits) = app.rates();
@@ -121,6 +113,39 @@ fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         .into_iter()
         .flat_map(|spans| wrap(spans, width))
         .collect()
+}
+
+/// Where a replay is: loading (how much of the file is checked), playing
+/// (its clock as a time of day without the milliseconds, and how far
+/// through the file it is; it stops at the last event), or following a
+/// stream.
+fn replay_state(app: &App) -> Option<Span<'static>> {
+    let offset = app.host().utc_offset_secs;
+    let time = |p: &ReplayPosition| {
+        let time = format::time_of_day(p.clock, offset);
+        time.get(..8).unwrap_or(&time).to_string()
+    };
+    let Some(p) = app.replay_position else {
+        return app
+            .source_ended
+            .then(|| Span::from("  replay finished").yellow());
+    };
+    Some(match p.stage {
+        ReplayStage::Loading { done, total } => Span::from(format!(
+            "  replay loading {}%",
+            ReplayStage::loaded_percent(done, total)
+        ))
+        .yellow(),
+        ReplayStage::Following if app.source_ended => {
+            Span::from(format!("  stream ended {}", time(&p))).yellow()
+        }
+        ReplayStage::Following if p.clock.0 == 0 => Span::from("  following, no lines yet").green(),
+        ReplayStage::Following => Span::from(format!("  following {}", time(&p))).green(),
+        ReplayStage::Playing if app.source_ended => {
+            Span::from(format!("  replay finished {} {}%", time(&p), p.percent())).yellow()
+        }
+        ReplayStage::Playing => Span::from(format!("  replay {} {}%", time(&p), p.percent())),
+    })
 }
 
 /// Packs one line's items into lines `width` wide. An item begins at a
