@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod backlog;
 pub mod bpf;
 pub mod cli;
 pub mod clock;
@@ -11,6 +12,7 @@ pub mod event;
 pub mod headless;
 pub mod host;
 pub mod join;
+pub mod output;
 pub mod procfs;
 pub mod record;
 pub mod recorder;
