@@ -15,8 +15,11 @@ use ratatui::layout::Rect;
 
 use crate::app::{Action, App, AppConfig, HostInfo, Viewport};
 use crate::backend::{Backend, BackendConfig, Command};
+use crate::backlog::Backlog;
 use crate::cli::Cli;
 use crate::event::WallTime;
+use crate::intake::Intake;
+use crate::job_control::{self, Job};
 use crate::recorder::Recorder;
 use crate::source::Message;
 use crate::terminal::Screen;
@@ -27,6 +30,13 @@ pub enum Event {
     Source(Message),
     Input(TermEvent),
     InputFailed(String),
+    Job(Job),
+}
+
+impl From<Job> for Event {
+    fn from(j: Job) -> Self {
+        Event::Job(j)
+    }
 }
 
 impl From<Message> for Event {
@@ -44,7 +54,16 @@ const IDLE_FRAME: Duration = Duration::from_millis(500);
 const DRAIN_BUDGET: Duration = Duration::from_millis(20);
 
 pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
+    // the dashboard draws to stdout: without a terminal there, say so in
+    // terms of the flags given, before anything is loaded or created
+    let needs_terminal = needs_terminal(cli);
+    if !std::io::stdout().is_terminal() {
+        bail!("{needs_terminal}");
+    }
     let (tx, rx) = mpsc::channel::<Event>();
+    // bounds what waits between the kernel and the screen: a terminal
+    // stopped by XOFF makes the kernel drop and count, not memory grow
+    let backlog = Backlog::default();
     // everything that can fail with a plain message fails before the screen changes
     let users = users::load(Path::new("/etc/passwd"));
     let (backend, host, filter_in_app) = match &cli.replay {
@@ -62,7 +81,10 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
             (None, host, true)
         }
         None => {
-            let config = BackendConfig::new(cli.load_options(), cli.min_duration);
+            let config = BackendConfig {
+                backlog: Some(backlog.clone()),
+                ..BackendConfig::new(cli.load_options(), cli.min_duration)
+            };
             (
                 Some(Backend::start(config, tx.clone())?),
                 host::this_host("live".into()),
@@ -83,15 +105,12 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         app.tick(WallTime(clock::wall_ns()));
     }
 
-    // the dashboard draws to stdout: without a terminal there, say so in
-    // terms of the flags given, rather than draw into a pipe
-    let needs_terminal = needs_terminal(cli);
-    if !std::io::stdout().is_terminal() {
-        bail!("{needs_terminal}");
-    }
     let mut screen = Screen::enter().context(needs_terminal)?;
     let input_stop = Arc::new(AtomicBool::new(false));
+    let job_control = job_control::watch(tx.clone())?;
     spawn_input(tx, Arc::clone(&input_stop))?;
+    // source messages not yet applied: a huge batch is applied in slices
+    let mut intake = Intake::default();
 
     let mut viewport = Viewport::default();
     let mut last_frame: Option<Instant> = None;
@@ -106,22 +125,47 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
             break Err(anyhow!("{reason}"));
         }
         let wait = match last_frame {
-            _ if urgent => Duration::ZERO,
+            _ if urgent || !intake.is_empty() => Duration::ZERO,
             Some(t) if dirty => FRAME.saturating_sub(t.elapsed()),
             Some(t) => IDLE_FRAME.saturating_sub(t.elapsed()),
             None => Duration::ZERO,
         };
         let mut stop = None;
-        match rx.recv_timeout(wait.max(Duration::from_millis(1))) {
+        let mut job = None;
+        let received = if intake.is_empty() {
+            rx.recv_timeout(wait.max(Duration::from_millis(1)))
+        } else {
+            // a batch is still being applied: only look for keys
+            rx.try_recv().map_err(|e| match e {
+                mpsc::TryRecvError::Empty => RecvTimeoutError::Timeout,
+                mpsc::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            })
+        };
+        match received {
             Ok(first) => {
                 let started = Instant::now();
                 let mut next = Some(first);
                 while let Some(event) = next.take() {
                     dirty = true;
                     urgent |= !matches!(event, Event::Source(_));
-                    if let Some(s) =
-                        handle(event, &mut app, backend.as_ref(), &mut recorder, &viewport)
-                    {
+                    job = match &event {
+                        Event::Job(j) => Some(*j),
+                        Event::Input(TermEvent::Key(k)) if job_control::is_suspend_key(k) => {
+                            Some(Job::Suspend)
+                        }
+                        _ => None,
+                    };
+                    if job.is_some() {
+                        break;
+                    }
+                    if let Some(s) = handle(
+                        event,
+                        &mut app,
+                        backend.as_ref(),
+                        &mut recorder,
+                        &mut intake,
+                        &viewport,
+                    ) {
                         stop = Some(s);
                         break;
                     }
@@ -137,6 +181,24 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         }
         if let Some(s) = stop {
             break s;
+        }
+        if !intake.is_empty() {
+            dirty = true;
+            backlog.taken(intake.apply(&mut app, DRAIN_BUDGET));
+        }
+        if let Some(job) = job {
+            let done = match job {
+                // the terminal goes back to the shell before the stop, and
+                // is taken again (and drawn anew) once continued
+                Job::Suspend => screen.suspend().and_then(|()| {
+                    job_control::stop();
+                    screen.resume()
+                }),
+                Job::Continued => screen.redraw(),
+            };
+            if let Err(e) = done {
+                break Err(e);
+            }
         }
         if backend.is_some() {
             app.tick(WallTime(clock::wall_ns()));
@@ -169,6 +231,7 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         }
     };
     input_stop.store(true, Ordering::Relaxed);
+    job_control.close();
     drop(screen);
     if let Some(backend) = backend {
         backend.stop();
@@ -208,19 +271,20 @@ fn handle(
     app: &mut App,
     backend: Option<&Backend>,
     recorder: &mut Option<Recorder>,
+    intake: &mut Intake,
     viewport: &Viewport,
 ) -> Option<Result<()>> {
     match event {
         Event::Source(message) => {
             record(recorder, &message, app);
-            app.apply(message);
+            intake.push(message);
             None
         }
         Event::Input(TermEvent::Key(key)) => act(app.handle_key(key), app, backend),
         Event::Input(TermEvent::Mouse(mouse)) => {
             act(app.handle_mouse(mouse, viewport), app, backend)
         }
-        Event::Input(_) => None,
+        Event::Input(_) | Event::Job(_) => None,
         Event::InputFailed(reason) => Some(Err(anyhow!("reading the terminal: {reason}"))),
     }
 }

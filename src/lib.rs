@@ -11,6 +11,8 @@ pub mod errno;
 pub mod event;
 pub mod headless;
 pub mod host;
+pub mod intake;
+pub mod job_control;
 pub mod join;
 pub mod output;
 pub mod procfs;

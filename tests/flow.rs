@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use common::Tmux;
 use serde_json::Value;
 
 /// `tracer-tui --json` writing into a pipe that this test reads only when
@@ -296,4 +297,122 @@ fn sigterm_ends_a_blocked_write_within_a_second() {
 #[test]
 fn sigint_ends_a_blocked_write_within_a_second() {
     signal_ends_a_blocked_write(libc::SIGINT, "sigint_ends_a_blocked_write");
+}
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// The pane's mouse reporting modes (any, button, standard, SGR), as tmux
+/// tracks them: "0000" when none is on.
+fn mouse_modes(tmux: &Tmux) -> String {
+    tmux.run(&[
+        "display",
+        "-p",
+        "#{mouse_any_flag}#{mouse_button_flag}#{mouse_standard_flag}#{mouse_sgr_flag}",
+    ])
+    .trim()
+    .to_string()
+}
+
+/// The process the pane's shell is running in the foreground.
+fn pane_child(tmux: &Tmux) -> i32 {
+    let shell = tmux.run(&["display", "-p", "#{pane_pid}"]);
+    let shell = shell.trim();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+        .expect("the shell's children");
+    children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("the shell runs tracer-tui")
+}
+
+/// Suspends the dashboard with `suspend`, checks the shell has a plain
+/// terminal, brings the dashboard back with `fg`, checks it is drawn again.
+fn suspend_and_resume(name: &str, suspend: impl Fn(&Tmux)) {
+    let Some(_serial) = common::bpf_test(name) else {
+        return;
+    };
+    let tmux = Tmux::start(name, 120, 40, common::bin());
+    tmux.wait_for("Finished", WAIT);
+    assert!(tmux.alternate_screen());
+    assert_ne!(mouse_modes(&tmux), "0000", "mouse reporting was never on");
+
+    suspend(&tmux);
+    tmux.wait_for("Stopped", WAIT);
+    assert!(!tmux.alternate_screen(), "stopped in the alternate screen");
+    assert_eq!(
+        mouse_modes(&tmux),
+        "0000",
+        "stopped with mouse reporting on"
+    );
+    // the shell works: it echoes what is typed, and the terminal is cooked
+    let marker = format!("typed{}", std::process::id());
+    tmux.type_line(&format!(
+        "case \"$(stty -a)\" in *-icanon*) echo RAW;; *) echo {marker}-$((6*7));; esac"
+    ));
+    tmux.wait_for(&format!("{marker}-42"), WAIT);
+    assert!(
+        !tmux.screen().lines().any(|l| l.trim() == "RAW"),
+        "the terminal is still in raw mode"
+    );
+
+    tmux.type_line("fg");
+    let screen = tmux.wait_until("the dashboard drawn again", WAIT, |s| {
+        s.contains("Finished") && s.contains("Live") && !s.contains(&marker)
+    });
+    assert!(tmux.alternate_screen(), "{screen}");
+    assert_ne!(mouse_modes(&tmux), "0000", "mouse reporting not back");
+    // and it still answers keys
+    tmux.keys(&["q"]);
+    tmux.wait_until("the shell after q", WAIT, |_| !tmux.alternate_screen());
+}
+
+#[test]
+fn sigtstp_then_sigcont_gives_the_shell_a_terminal_then_redraws() {
+    suspend_and_resume("sigtstp", |tmux| {
+        // SAFETY: kill with the pid of the process the test's pane runs.
+        unsafe { libc::kill(pane_child(tmux), libc::SIGTSTP) };
+    });
+}
+
+#[test]
+fn ctrl_z_suspends_the_dashboard() {
+    suspend_and_resume("ctrlz", |tmux| tmux.keys(&["C-z"]));
+}
+
+#[test]
+fn dashboard_with_stdout_redirected_refuses_with_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let rec = dir.path().join("rec.ndjson");
+    // a terminal for stdin and stderr, a file for stdout: as `tracer-tui > out`
+    let tmux = Tmux::start(
+        "redirected",
+        160,
+        20,
+        &format!(
+            "{} --record {} > {}; echo TRACER-EXIT=$?",
+            common::bin(),
+            rec.display(),
+            out.display()
+        ),
+    );
+    let screen = tmux.wait_until("the exit status", WAIT, |s| {
+        s.lines().any(|l| l.starts_with("TRACER-EXIT="))
+    });
+    assert!(!tmux.alternate_screen());
+    let said: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.starts_with("tracer-tui:"))
+        .collect();
+    assert_eq!(said.len(), 1, "{screen}");
+    assert!(said[0].contains("needs a terminal"), "{screen}");
+    assert!(screen.contains("TRACER-EXIT=1"), "{screen}");
+    let written = std::fs::read(&out).expect("the redirected stdout");
+    assert!(written.is_empty(), "wrote {written:?} into the file");
+    // refused before anything was created or loaded
+    assert!(
+        !rec.exists(),
+        "the recording was created before the refusal"
+    );
 }
