@@ -54,12 +54,6 @@ const IDLE_FRAME: Duration = Duration::from_millis(500);
 const DRAIN_BUDGET: Duration = Duration::from_millis(20);
 
 pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
-    // the dashboard draws to stdout: without a terminal there, say so in
-    // terms of the flags given, before anything is loaded or created
-    let needs_terminal = needs_terminal(cli);
-    if !std::io::stdout().is_terminal() {
-        bail!("{needs_terminal}");
-    }
     let (tx, rx) = mpsc::channel::<Event>();
     // bounds what waits between the kernel and the screen: a terminal
     // stopped by XOFF makes the kernel drop and count, not memory grow
@@ -105,6 +99,12 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         app.tick(WallTime(clock::wall_ns()));
     }
 
+    // the dashboard draws to stdout: without a terminal there, say so in
+    // terms of the flags given, rather than draw into a pipe
+    let needs_terminal = needs_terminal(cli);
+    if !std::io::stdout().is_terminal() {
+        bail!("{needs_terminal}");
+    }
     let mut screen = Screen::enter().context(needs_terminal)?;
     let input_stop = Arc::new(AtomicBool::new(false));
     let job_control = job_control::watch(tx.clone())?;
