@@ -135,7 +135,8 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         let received = if intake.is_empty() {
             rx.recv_timeout(wait.max(Duration::from_millis(1)))
         } else {
-            // a batch is still being applied: only look for keys
+            // a batch is still being applied: take what came (keys are
+            // handled at once) without waiting
             rx.try_recv().map_err(|e| match e {
                 mpsc::TryRecvError::Empty => RecvTimeoutError::Timeout,
                 mpsc::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
