@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 
+use libbpf_rs::RingBuffer;
+
+use crate::backlog::{self, Backlog};
 use crate::bpf::{self, KernelEvent, LoadOptions, Tracer};
 use crate::clock::{self, BootClock};
 use crate::event::{Drops, Origin, ProcessInfo, TraceEvent};
@@ -22,6 +25,11 @@ pub use crate::source::{Command, Message};
 /// How long the reader sleeps between drains when the kernel does not wake
 /// it: the upper bound on how late a quiet system's event is shown.
 const POLL: Duration = Duration::from_millis(40);
+
+/// Most records taken from the ring buffer per batch: a full ring is sent
+/// in several batches, so a consumer that falls behind stops the drain
+/// between them, and one batch's memory stays small.
+const SLICE: usize = 4_096;
 
 #[derive(Clone, Debug)]
 pub struct BackendConfig {
@@ -35,6 +43,10 @@ pub struct BackendConfig {
     /// Remove records of processes gone from /proc (off only in tests that
     /// check the kernel program leaves nothing behind on its own).
     pub forget_gone: bool,
+    /// The bound on events sent but not yet handled, shared with the
+    /// consumer, which takes off what it has handled; None for a consumer
+    /// that takes every message as it comes.
+    pub backlog: Option<Backlog>,
 }
 
 impl BackendConfig {
@@ -47,6 +59,7 @@ impl BackendConfig {
             // in a child pid namespace /proc shows other numbers than the kernel's
             use_proc: procfs::in_initial_pid_namespace(),
             forget_gone: true,
+            backlog: None,
         }
     }
 }
@@ -82,7 +95,12 @@ impl Backend {
                     }
                 };
                 let _ = ready_tx.send(Ok(()));
-                let send = |m: Message| events.send(E::from(m)).is_ok();
+                let send = |m: Message| {
+                    if let Some(backlog) = &config.backlog {
+                        backlog.sent(backlog::weight(&m));
+                    }
+                    events.send(E::from(m)).is_ok()
+                };
                 // a panic here must reach the front end as a failure, or it
                 // would wait forever for a backend that is gone
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -174,20 +192,35 @@ fn run(
     }
     let mut reported = Drops::default();
     let mut next_snapshot = Instant::now() + config.snapshot_every;
+    let backlog = config.backlog.as_ref();
+    let mut undelivered = 0u64;
     loop {
-        // Err is EINTR at worst; the drain below runs either way, and must:
-        // the kernel submits without waking us.
-        let _ = ring.poll(POLL);
-        let _ = ring.consume();
+        if backlog.is_some_and(Backlog::full) {
+            // the consumer is behind: leave the ring alone, so the kernel
+            // drops and counts what does not fit, rather than this process
+            // holding it
+            thread::sleep(POLL / 4);
+        } else {
+            // the kernel submits without waking us: the drain below runs
+            // after the timeout either way
+            wait_for_records(&ring, POLL);
+        }
         let stop = drain_commands(tracer, commands, send);
+        let drain = Drain {
+            ring: &ring,
+            decoded: &decoded,
+            clock: &clock,
+            backlog,
+            stopping: stop,
+        };
+        match drain.run(&mut joiner, send, &mut undelivered) {
+            Drained::HungUp => return Ok(()),
+            // a snapshot must come after the exits that ended before it
+            Drained::Behind => continue,
+            Drained::Empty => {}
+        }
 
         if stop || Instant::now() >= next_snapshot {
-            // drain first, so the exits that ended before the snapshot are
-            // joined against the records they belong to
-            let _ = ring.consume();
-            if !forward(&decoded, &mut joiner, &clock, send) {
-                return Ok(());
-            }
             let (taken_at, live) = snapshots.take(tracer, config, &clock);
             let gone = joiner.replace(&live, taken_at);
             if !gone.is_empty() {
@@ -211,11 +244,72 @@ fn run(
                 send(Message::Events(vec![TraceEvent::Lost { time, drops }]));
             }
             next_snapshot = Instant::now() + config.snapshot_every;
-        } else if !forward(&decoded, &mut joiner, &clock, send) {
-            return Ok(());
         }
         if stop {
+            if undelivered > 0 {
+                send(Message::Warning(format!(
+                    "stopped with {undelivered} events read from the kernel but not passed \
+                     on: the output was not being taken"
+                )));
+            }
             return Ok(());
+        }
+    }
+}
+
+/// Sleeps until the kernel wakes the reader or `timeout` passes, without
+/// taking anything from the ring.
+fn wait_for_records(ring: &RingBuffer, timeout: Duration) {
+    let mut event = libc::epoll_event { events: 0, u64: 0 };
+    let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: the epoll fd belongs to `ring`, which outlives the call, and
+    // the buffer holds the one event asked for. An error (EINTR) only ends
+    // the wait early.
+    unsafe { libc::epoll_wait(ring.epoll_fd(), &mut event, 1, ms) };
+}
+
+enum Drained {
+    /// the ring is empty
+    Empty,
+    /// the consumer is behind; records stay in the ring
+    Behind,
+    /// nobody listens any more
+    HungUp,
+}
+
+/// One drain of the ring buffer, in batches of at most SLICE records.
+struct Drain<'a, 'r> {
+    ring: &'a RingBuffer<'r>,
+    decoded: &'a RefCell<Vec<KernelEvent>>,
+    clock: &'a BootClock,
+    backlog: Option<&'a Backlog>,
+    /// the last drain: everything is taken from the ring, and what the
+    /// consumer has no room for is counted in `undelivered`
+    stopping: bool,
+}
+
+impl Drain<'_, '_> {
+    fn run(
+        &self,
+        joiner: &mut Joiner,
+        send: &dyn Fn(Message) -> bool,
+        undelivered: &mut u64,
+    ) -> Drained {
+        loop {
+            let full = self.backlog.is_some_and(Backlog::full);
+            if full && !self.stopping {
+                return Drained::Behind;
+            }
+            let n = self.ring.consume_raw_n(SLICE);
+            if full {
+                *undelivered += std::mem::take(&mut *self.decoded.borrow_mut()).len() as u64;
+            } else if !forward(self.decoded, joiner, self.clock, send) {
+                return Drained::HungUp;
+            }
+            // fewer than asked (or an error): the ring was empty
+            if usize::try_from(n).map_or(true, |n| n < SLICE) {
+                return Drained::Empty;
+            }
         }
     }
 }

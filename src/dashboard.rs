@@ -15,8 +15,11 @@ use ratatui::layout::Rect;
 
 use crate::app::{Action, App, AppConfig, HostInfo, Viewport};
 use crate::backend::{Backend, BackendConfig, Command};
+use crate::backlog::Backlog;
 use crate::cli::Cli;
 use crate::event::WallTime;
+use crate::intake::Intake;
+use crate::job_control::{self, Job};
 use crate::recorder::Recorder;
 use crate::safe_file::Owner;
 use crate::source::Message;
@@ -28,6 +31,13 @@ pub enum Event {
     Source(Message),
     Input(TermEvent),
     InputFailed(String),
+    Job(Job),
+}
+
+impl From<Job> for Event {
+    fn from(j: Job) -> Self {
+        Event::Job(j)
+    }
 }
 
 impl From<Message> for Event {
@@ -46,6 +56,9 @@ const DRAIN_BUDGET: Duration = Duration::from_millis(20);
 
 pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
     let (tx, rx) = mpsc::channel::<Event>();
+    // bounds what waits between the kernel and the screen: a terminal
+    // stopped by XOFF makes the kernel drop and count, not memory grow
+    let backlog = Backlog::default();
     // everything that can fail with a plain message fails before the screen changes
     let users = users::load(Path::new("/etc/passwd"));
     // opened before anything is attached, so a bad path (a symlink, a FIFO,
@@ -70,7 +83,10 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
             (None, host, true)
         }
         None => {
-            let config = BackendConfig::new(cli.load_options(), cli.min_duration);
+            let config = BackendConfig {
+                backlog: Some(backlog.clone()),
+                ..BackendConfig::new(cli.load_options(), cli.min_duration)
+            };
             (
                 Some(Backend::start(config, tx.clone())?),
                 host::this_host("live".into()),
@@ -102,7 +118,10 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
     // a recording that failed: the run goes on, and ends with its error
     let mut record_failure = None;
     let input_stop = Arc::new(AtomicBool::new(false));
+    let job_control = job_control::watch(tx.clone())?;
     spawn_input(tx, Arc::clone(&input_stop))?;
+    // source messages not yet applied: a huge batch is applied in slices
+    let mut intake = Intake::default();
 
     let mut viewport = Viewport::default();
     let mut last_frame: Option<Instant> = None;
@@ -117,25 +136,48 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
             break Err(anyhow!("{reason}"));
         }
         let wait = match last_frame {
-            _ if urgent => Duration::ZERO,
+            _ if urgent || !intake.is_empty() => Duration::ZERO,
             Some(t) if dirty => FRAME.saturating_sub(t.elapsed()),
             Some(t) => IDLE_FRAME.saturating_sub(t.elapsed()),
             None => Duration::ZERO,
         };
         let mut stop = None;
-        match rx.recv_timeout(wait.max(Duration::from_millis(1))) {
+        let mut job = None;
+        let received = if intake.is_empty() {
+            rx.recv_timeout(wait.max(Duration::from_millis(1)))
+        } else {
+            // a batch is still being applied: take what came (keys are
+            // handled at once) without waiting
+            rx.try_recv().map_err(|e| match e {
+                mpsc::TryRecvError::Empty => RecvTimeoutError::Timeout,
+                mpsc::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            })
+        };
+        match received {
             Ok(first) => {
                 let started = Instant::now();
                 let mut next = Some(first);
                 while let Some(event) = next.take() {
-                    if let (Some(feed), Event::Source(m)) = (&feed, &event) {
-                        feed.taken(m);
-                    }
                     dirty = true;
                     urgent |= !matches!(event, Event::Source(_));
-                    let recording = (&mut recorder, &mut record_failure);
-                    if let Some(s) = handle(event, &mut app, backend.as_ref(), recording, &viewport)
-                    {
+                    job = match &event {
+                        Event::Job(j) => Some(*j),
+                        Event::Input(TermEvent::Key(k)) if job_control::is_suspend_key(k) => {
+                            Some(Job::Suspend)
+                        }
+                        _ => None,
+                    };
+                    if job.is_some() {
+                        break;
+                    }
+                    if let Some(s) = handle(
+                        event,
+                        &mut app,
+                        backend.as_ref(),
+                        (&mut recorder, &mut record_failure),
+                        &mut intake,
+                        &viewport,
+                    ) {
                         stop = Some(s);
                         break;
                     }
@@ -151,6 +193,30 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         }
         if let Some(s) = stop {
             break s;
+        }
+        if !intake.is_empty() {
+            dirty = true;
+            let applied = intake.apply(&mut app, DRAIN_BUDGET);
+            backlog.taken(applied);
+            // the replay sends more only as the App takes events in, so
+            // the intake's queue stays within the replay's window
+            if let Some(feed) = &feed {
+                feed.applied(applied);
+            }
+        }
+        if let Some(job) = job {
+            let done = match job {
+                // the terminal goes back to the shell before the stop, and
+                // is taken again (and drawn anew) once continued
+                Job::Suspend => screen.suspend().and_then(|()| {
+                    job_control::stop();
+                    screen.resume()
+                }),
+                Job::Continued => screen.redraw(),
+            };
+            if let Err(e) = done {
+                break Err(e);
+            }
         }
         if backend.is_some() {
             app.tick(WallTime(clock::wall_ns()));
@@ -183,6 +249,7 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         }
     };
     input_stop.store(true, Ordering::Relaxed);
+    job_control.close();
     drop(screen);
     if let Some(backend) = backend {
         backend.stop();
@@ -230,19 +297,20 @@ fn handle(
     app: &mut App,
     backend: Option<&Backend>,
     recording: Recording,
+    intake: &mut Intake,
     viewport: &Viewport,
 ) -> Option<Result<()>> {
     match event {
         Event::Source(message) => {
             record(recording, &message, app);
-            app.apply(message);
+            intake.push(message);
             None
         }
         Event::Input(TermEvent::Key(key)) => act(app.handle_key(key), app, backend),
         Event::Input(TermEvent::Mouse(mouse)) => {
             act(app.handle_mouse(mouse, viewport), app, backend)
         }
-        Event::Input(_) => None,
+        Event::Input(_) | Event::Job(_) => None,
         Event::InputFailed(reason) => Some(Err(anyhow!("reading the terminal: {reason}"))),
     }
 }

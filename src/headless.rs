@@ -4,12 +4,14 @@
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, Result};
 
 use crate::backend::{Backend, Message};
+use crate::backlog::{self, Backlog};
 use crate::event::{ExitInfo, ProcessInfo, TraceEvent, WallTime};
+use crate::output::{self, Output, Stalled};
 use crate::record;
 
 /// The two line formats.
@@ -21,57 +23,88 @@ pub enum Format {
     Json,
 }
 
+/// How long a stop waits for the reader to take what is still queued.
+const GRACE: Duration = Duration::from_millis(400);
+
 /// Writes events until `quit` is set, the reader closes the pipe, or the
-/// backend fails. Everything received is flushed before returning.
+/// backend fails. Everything received is written before returning, unless
+/// the reader has stopped reading: then a signal ends the run within about
+/// a second, and a note on stderr says how much was not written.
 pub fn run(
     mode: Format,
     min_duration: Duration,
     backend: Backend,
     messages: Receiver<Message>,
+    backlog: &Backlog,
     quit: &AtomicBool,
 ) -> Result<()> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let out = Output::stdout()?;
     let mut sink = Sink {
         mode,
         exec_with_exit: min_duration > Duration::ZERO,
     };
-    let mut stopping = false;
-    let result = (|| -> io::Result<Option<String>> {
-        sink.header(&mut out)?;
-        out.flush()?;
-        loop {
-            if quit.load(Ordering::Relaxed) && !stopping {
-                // the backend delivers what the kernel still holds, then hangs up
-                stopping = true;
-                let _ = backend_stop(&backend);
-            }
-            match messages.recv_timeout(Duration::from_millis(100)) {
-                Ok(Message::Events(events)) => {
-                    for event in &events {
-                        sink.write(&mut out, event)?;
-                    }
-                    out.flush()?;
-                }
-                Ok(Message::Failed(reason)) => return Ok(Some(reason)),
-                Ok(Message::CommandFailed(reason)) => return Ok(Some(reason)),
-                Ok(Message::Warning(note)) => {
-                    eprintln!("tracer-tui: {}", crate::sanitize::visible(&note));
-                }
-                Ok(_) => {}
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Ok(None),
-            }
+    // set once a signal arrives: when waiting for the reader ends
+    let mut deadline: Option<Instant> = None;
+    let mut stopping = || {
+        if deadline.is_none() && quit.load(Ordering::Relaxed) {
+            deadline = Some(Instant::now() + GRACE);
+            // the backend delivers what the kernel still holds, then hangs up
+            let _ = backend_stop(&backend);
         }
+        deadline
+    };
+    let result = (|| -> Result<Option<String>, Stalled> {
+        let mut header = Vec::new();
+        sink.header(&mut header).map_err(Stalled::Failed)?;
+        out.send(header, &mut stopping)?;
+        loop {
+            stopping();
+            let message = match messages.recv_timeout(Duration::from_millis(100)) {
+                Ok(message) => message,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let weight = backlog::weight(&message);
+            match message {
+                Message::Events(events) => {
+                    let mut bytes = Vec::new();
+                    for event in &events {
+                        sink.write(&mut bytes, event).map_err(Stalled::Failed)?;
+                    }
+                    drop(events);
+                    out.send(bytes, &mut stopping)?;
+                }
+                Message::Failed(reason) => return Ok(Some(reason)),
+                Message::CommandFailed(reason) => return Ok(Some(reason)),
+                Message::Warning(note) => output::note(&crate::sanitize::visible(&note)),
+                _ => {}
+            }
+            // only now: what waits to be written is bounded by the queue
+            backlog.taken(weight);
+        }
+        out.finish(&mut stopping)?;
+        Ok(None)
     })();
-    drop(backend);
-    match result {
+    let outcome = match result {
         Ok(None) => Ok(()),
-        Ok(Some(reason)) => bail!(reason),
+        Ok(Some(reason)) => {
+            // what came before the failure is written first
+            let _ = out.finish(&mut stopping);
+            Err(anyhow!(reason))
+        }
         // the reader went away (e.g. `| head -1`): a normal end
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(crate::write_error::writing("stdout", &e)),
-    }
+        Err(Stalled::Failed(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(Stalled::Failed(e)) => Err(crate::write_error::writing("stdout", &e)),
+        // asked to stop while the reader was not reading
+        Err(Stalled::Abandoned(bytes)) => {
+            output::note(&format!(
+                "stopped with {bytes} bytes of output the reader did not take"
+            ));
+            Ok(())
+        }
+    };
+    drop(backend);
+    outcome
 }
 
 fn backend_stop(backend: &Backend) -> Result<()> {

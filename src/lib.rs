@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod backlog;
 pub mod bpf;
 pub mod cli;
 pub mod clock;
@@ -10,7 +11,10 @@ pub mod errno;
 pub mod event;
 pub mod headless;
 pub mod host;
+pub mod intake;
+pub mod job_control;
 pub mod join;
+pub mod output;
 pub mod procfs;
 pub mod record;
 pub mod recorder;

@@ -9,6 +9,7 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 use tracer_tui::backend::{Backend, BackendConfig, Message};
+use tracer_tui::backlog::Backlog;
 use tracer_tui::cli::{Cli, Mode};
 use tracer_tui::{dashboard, headless, sanitize};
 
@@ -66,7 +67,11 @@ fn run(cli: Cli) -> Result<()> {
         Mode::Json => headless::Format::Json,
     };
     let (tx, rx) = mpsc::channel::<Message>();
-    let config = BackendConfig::new(cli.load_options(), cli.min_duration);
+    let backlog = Backlog::default();
+    let config = BackendConfig {
+        backlog: Some(backlog.clone()),
+        ..BackendConfig::new(cli.load_options(), cli.min_duration)
+    };
     let backend = Backend::start(config, tx)?;
-    headless::run(format, cli.min_duration, backend, rx, &quit)
+    headless::run(format, cli.min_duration, backend, rx, &backlog, &quit)
 }

@@ -131,11 +131,9 @@ fn blocking(file: &File) -> std::io::Result<()> {
 pub struct Feed(Arc<Credit>);
 
 impl Feed {
-    /// Called for every message the dashboard takes from the replay.
-    pub fn taken(&self, message: &Message) {
-        if let Message::Events(events) = message {
-            self.0.release(events.len());
-        }
+    /// Called with how many of the replay's events the App has applied.
+    pub fn applied(&self, events: usize) {
+        self.0.release(events);
     }
 }
 

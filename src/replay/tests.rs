@@ -36,7 +36,7 @@ fn replay_messages(events: Vec<TraceEvent>, speed: f64) -> Vec<Message> {
     let mut messages = Vec::new();
     while !messages.contains(&Message::End) {
         let m = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        feed.taken(&m);
+        feed.applied(crate::backlog::weight(&m));
         messages.push(m);
     }
     // nothing after the end: the clock has stopped and the thread is done
@@ -218,7 +218,7 @@ fn messages_of(path: &Path, speed: f64) -> Vec<Message> {
     let mut messages = Vec::new();
     while !messages.contains(&Message::End) {
         let m = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        feed.taken(&m);
+        feed.applied(crate::backlog::weight(&m));
         messages.push(m);
     }
     messages
@@ -271,7 +271,7 @@ fn a_huge_batch_is_sent_in_bounded_pieces() {
                 got += b.len();
             }
             ended |= m == Message::End;
-            feed.taken(&m);
+            feed.applied(crate::backlog::weight(&m));
         }
     }
     assert_eq!(got, n);
@@ -291,7 +291,7 @@ fn a_pipe_is_followed_as_lines_arrive() {
     let feed = start(replay, 1.0, tx).unwrap();
     let next_events = |rx: &mpsc::Receiver<Message>| loop {
         let m = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        feed.taken(&m);
+        feed.applied(crate::backlog::weight(&m));
         match m {
             Message::Events(b) => return b,
             Message::Clock(p) => assert_eq!(p.stage, ReplayStage::Following),
