@@ -61,7 +61,12 @@ pub fn run(
             stopping();
             let message = match messages.recv_timeout(Duration::from_millis(100)) {
                 Ok(message) => message,
-                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    // a quiet host sends nothing new: notice a reader that
+                    // left (`| head -1`) all the same
+                    out.check()?;
+                    continue;
+                }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             let weight = backlog::weight(&message);

@@ -92,6 +92,15 @@ impl Output {
         Ok(())
     }
 
+    /// The writer's failure, if it has failed: the reader may have gone away
+    /// while nothing new was being sent.
+    pub fn check(&self) -> Result<(), Stalled> {
+        match self.shared.lock().failed.take() {
+            Some(e) => Err(Stalled::Failed(e)),
+            None => Ok(()),
+        }
+    }
+
     /// Waits until everything queued is written, or the deadline passes.
     pub fn finish(&self, deadline: &mut dyn FnMut() -> Option<Instant>) -> Result<(), Stalled> {
         self.wait_while(deadline, |q| q.bytes > 0).map(drop)
