@@ -289,6 +289,12 @@ mod tests {
     }
 
     #[test]
+    fn the_pid_map_record_is_the_size_the_docs_state() {
+        // the README and --max-processes' help give this size
+        assert_eq!(size_of::<types::exec_record>(), 840);
+    }
+
+    #[test]
     fn decodes_failed_exec() {
         let mut bytes = exec_bytes(b"/usr/bin/nosuchcmd\0", b"nosuchcmd\0-x\0");
         bytes[..4].copy_from_slice(&event_kind::EVENT_EXEC_FAILED.0.to_ne_bytes());
