@@ -24,11 +24,18 @@ shot() {
 }
 sleep 8
 shot main 0
-keys j j Enter
+# the detail pane of a process whose exec failed, found by search
+keys / d e m o - m i s s i n g Enter
+sleep 0.5
+keys Enter
 shot detail 1
-keys Enter '?'
-shot help 1
 # alone: an Escape followed at once by a key reads as Alt+key
+keys Escape
+sleep 0.5
+keys Escape
+sleep 0.5
+keys '?'
+shot help 1
 keys Escape
 sleep 0.5
 keys d BSpace 1 5 0 m s
