@@ -409,3 +409,92 @@ fn dashboard_with_stdout_redirected_refuses_with_one_line() {
     let written = std::fs::read(&out).expect("the redirected stdout");
     assert!(written.is_empty(), "wrote {written:?} into the file");
 }
+
+fn rss_kib(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A terminal that stops reading (Ctrl-S, a stopped terminal emulator): the
+/// dashboard's writes block, and the same bounded queue keeps its memory
+/// flat while the kernel drops and counts; once the terminal reads again
+/// the dashboard goes on, shows the drops, and quits.
+#[test]
+fn a_terminal_that_stops_reading_keeps_the_dashboard_bounded() {
+    let Some(_serial) = common::bpf_test("a_terminal_that_stops_reading") else {
+        return;
+    };
+    let cmd = format!("{} --ring-buffer 1; echo TRACER-EXIT=$?", common::bin());
+    let tmux = Tmux::start("xoff", 120, 40, &cmd);
+    tmux.wait_for("Finished", WAIT);
+    let dashboard = pane_child(&tmux);
+    let server: i32 = tmux
+        .run(&["display", "-p", "#{pid}"])
+        .trim()
+        .parse()
+        .expect("the tmux server's pid");
+    let before = rss_kib(dashboard);
+    // the terminal stops reading: the pty fills and the dashboard's writes block
+    // SAFETY: signals to the tmux server this test started.
+    unsafe { libc::kill(server, libc::SIGSTOP) };
+    // frames go on being written until the pty's buffers are full
+    let blocked_in_write = || {
+        std::fs::read_to_string(format!("/proc/{dashboard}/wchan"))
+            .is_ok_and(|w| w.contains("wait_woken") || w.contains("tty"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !blocked_in_write() && Instant::now() < deadline {
+        // new processes make frames to write
+        let _ = Command::new("/bin/true").status();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(blocked_in_write(), "the dashboard's writes never blocked");
+    let peak = Arc::new(Mutex::new(before));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (Arc::clone(&peak), Arc::clone(&sampling));
+        std::thread::spawn(move || {
+            while sampling.load(Ordering::Relaxed) {
+                let now = rss_kib(dashboard);
+                let mut p = peak.lock().expect("peak");
+                *p = (*p).max(now);
+                drop(p);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    // more events than the backlog and the 1 MiB ring hold together
+    let pids = common::run_storm(40_000, 2, 0);
+    sampling.store(false, Ordering::Relaxed);
+    sampler.join().expect("sampler");
+    let peak = *peak.lock().expect("peak");
+    let wchan = std::fs::read_to_string(format!("/proc/{dashboard}/wchan")).unwrap_or_default();
+    // SAFETY: as above.
+    unsafe { libc::kill(server, libc::SIGCONT) };
+    eprintln!(
+        "terminal stopped during {} processes: RSS {before} KiB before, peak {peak} KiB; \
+         main thread waiting in {wchan:?}",
+        pids.len()
+    );
+    assert!(
+        peak < RSS_BOUND_KIB,
+        "RSS reached {peak} KiB with the terminal stopped (bound {RSS_BOUND_KIB} KiB)"
+    );
+    // reading again: the dashboard goes on and shows what the kernel dropped
+    let screen = tmux.wait_until("the drops in the header", WAIT, |s| {
+        s.lines().any(|l| {
+            l.split("drops ")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| n > 0)
+        })
+    });
+    assert!(screen.contains("Finished"), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("TRACER-EXIT=0", WAIT);
+}
