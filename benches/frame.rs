@@ -33,6 +33,7 @@ fn exit(i: u64) -> TraceEvent {
         end: WallTime(p.start.0 + (i * 7919) % 1_000_000_000),
         duration_ns: (i * 7919) % 1_000_000_000,
         status: ExitStatus(((i % 3) as u32) << 8),
+        usage: None,
         process: p,
     })
 }

@@ -341,6 +341,48 @@ pub struct ExitInfo {
     pub end: WallTime,
     pub duration_ns: u64,
     pub status: ExitStatus,
+    /// What the process used; None when unknown (a recording made before
+    /// the kernel reported it).
+    pub usage: Option<Usage>,
+}
+
+/// A process's resource use over its whole life (all its threads, not its
+/// children), as wait4(2)'s rusage reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub cpu_user_ns: u64,
+    pub cpu_system_ns: u64,
+    /// peak resident set size
+    pub max_rss_kib: u64,
+    pub minor_faults: u64,
+    pub major_faults: u64,
+    /// bytes fetched from and sent to storage; None when the kernel does
+    /// not account them
+    pub read_bytes: Option<u64>,
+    pub write_bytes: Option<u64>,
+    pub voluntary_switches: u64,
+    pub involuntary_switches: u64,
+}
+
+impl Usage {
+    pub fn cpu_ns(&self) -> u64 {
+        self.cpu_user_ns.saturating_add(self.cpu_system_ns)
+    }
+}
+
+/// Splits the precise CPU time `runtime` into (user, system) in the
+/// proportion of the tick-sampled `utime`:`stime`, as the kernel's
+/// cputime_adjust does for rusage (ticks alone are 4 ms coarse).
+pub fn split_cpu(runtime: u64, utime: u64, stime: u64) -> (u64, u64) {
+    if stime == 0 {
+        return (runtime, 0);
+    }
+    if utime == 0 {
+        return (0, runtime);
+    }
+    let total = u128::from(utime) + u128::from(stime);
+    let system = (u128::from(runtime) * u128::from(stime) / total) as u64;
+    (runtime - system, system)
 }
 
 /// Counts of what the kernel could not deliver, as totals since start.
@@ -548,6 +590,18 @@ mod tests {
         assert_eq!(sh.history.len(), 1);
         assert_eq!(sh.history[0].tried.len(), MAX_TRIED);
         assert_eq!(sh.history[0].attempts, 100);
+    }
+
+    #[test]
+    fn splits_cpu_in_the_ticks_proportion() {
+        assert_eq!(split_cpu(300, 2, 1), (200, 100));
+        assert_eq!(split_cpu(300, 0, 0), (300, 0));
+        assert_eq!(split_cpu(300, 0, 5), (0, 300));
+        // no overflow with large figures
+        assert_eq!(
+            split_cpu(u64::MAX, 1, 1),
+            (u64::MAX - u64::MAX / 2, u64::MAX / 2)
+        );
     }
 
     #[test]

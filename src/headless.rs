@@ -245,6 +245,7 @@ mod tests {
             end: WallTime(0),
             duration_ns: 201_500_000,
             status: ExitStatus(status),
+            usage: None,
         })
     }
 

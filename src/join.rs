@@ -109,6 +109,7 @@ impl Joiner {
             end: clock.to_wall(raw.exit_boot_ns),
             duration_ns: raw.exit_boot_ns.saturating_sub(raw.start_boot_ns),
             status: raw.status,
+            usage: Some(raw.usage),
         }
     }
 
@@ -247,6 +248,7 @@ mod tests {
             comm: "sleep".into(),
             thread_comm: "worker".into(),
             had_record,
+            usage: Default::default(),
         }
     }
 

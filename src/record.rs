@@ -6,7 +6,7 @@ mod parse;
 
 use serde::Serialize;
 
-use crate::event::{ExecStep, Origin, ProcessInfo, TraceEvent};
+use crate::event::{ExecStep, Origin, ProcessInfo, TraceEvent, Usage};
 
 pub use parse::{parse_line, ParseError};
 
@@ -146,6 +146,41 @@ struct ExitOut<'a> {
     core_dumped: bool,
     status: u32,
     exit_comm: &'a str,
+    /// omitted, not zero, when unknown
+    #[serde(flatten)]
+    usage: Option<UsageOut>,
+}
+
+/// An exit's resource use, as integer keys of the exit line.
+#[derive(Serialize)]
+struct UsageOut {
+    cpu_user_ns: u64,
+    cpu_system_ns: u64,
+    max_rss_kib: u64,
+    minor_faults: u64,
+    major_faults: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    write_bytes: Option<u64>,
+    voluntary_switches: u64,
+    involuntary_switches: u64,
+}
+
+impl From<&Usage> for UsageOut {
+    fn from(u: &Usage) -> Self {
+        Self {
+            cpu_user_ns: u.cpu_user_ns,
+            cpu_system_ns: u.cpu_system_ns,
+            max_rss_kib: u.max_rss_kib,
+            minor_faults: u.minor_faults,
+            major_faults: u.major_faults,
+            read_bytes: u.read_bytes,
+            write_bytes: u.write_bytes,
+            voluntary_switches: u.voluntary_switches,
+            involuntary_switches: u.involuntary_switches,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -205,6 +240,7 @@ pub fn to_line(event: &TraceEvent) -> String {
             core_dumped: e.status.core_dumped(),
             status: e.status.0,
             exit_comm: &e.exit_comm,
+            usage: e.usage.as_ref().map(UsageOut::from),
         }),
         TraceEvent::Lost { time, drops } => serde_json::to_string(&LostOut {
             event: "lost".into(),
@@ -276,6 +312,7 @@ mod tests {
             end: WallTime(1_700_000_000_200_000_001),
             duration_ns: 200_000_000,
             status: ExitStatus(9),
+            usage: None,
         };
         let v: serde_json::Value = serde_json::from_str(&to_line(&TraceEvent::Exit(exit))).unwrap();
         assert_eq!(v["event"], "exit");
@@ -284,6 +321,79 @@ mod tests {
         assert_eq!(v["signal_name"], "SIGKILL");
         assert_eq!(v["core_dumped"], false);
         assert_eq!(v["duration_ns"], 200_000_000);
+    }
+
+    fn usage() -> Usage {
+        Usage {
+            cpu_user_ns: 200_000_001,
+            cpu_system_ns: 100_000_002,
+            max_rss_kib: 204_800,
+            minor_faults: 51_234,
+            major_faults: 3,
+            read_bytes: Some(4096),
+            write_bytes: Some(20 << 20),
+            voluntary_switches: 17,
+            involuntary_switches: u64::MAX,
+        }
+    }
+
+    const USAGE_KEYS: [&str; 9] = [
+        "cpu_user_ns",
+        "cpu_system_ns",
+        "max_rss_kib",
+        "minor_faults",
+        "major_faults",
+        "read_bytes",
+        "write_bytes",
+        "voluntary_switches",
+        "involuntary_switches",
+    ];
+
+    #[test]
+    fn exit_line_has_usage_keys_only_when_known() {
+        let mut exit = ExitInfo {
+            process: process(),
+            exit_comm: "echo".into(),
+            end: WallTime(1_700_000_000_200_000_001),
+            duration_ns: 200_000_000,
+            status: ExitStatus(0),
+            usage: Some(usage()),
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&to_line(&TraceEvent::Exit(exit.clone()))).unwrap();
+        for key in USAGE_KEYS {
+            assert!(v[key].is_u64(), "{key}: {}", v[key]);
+        }
+        assert_eq!(v["cpu_user_ns"], 200_000_001);
+        assert_eq!(v["write_bytes"], 20 << 20);
+        assert_eq!(v["involuntary_switches"], u64::MAX);
+        exit.usage = None;
+        let v: serde_json::Value = serde_json::from_str(&to_line(&TraceEvent::Exit(exit))).unwrap();
+        for key in USAGE_KEYS {
+            assert!(v.get(key).is_none(), "{key} written when unknown");
+        }
+    }
+
+    #[test]
+    fn an_old_exit_line_without_usage_reads_as_unknown() {
+        let line = r#"{"event":"exit","time":"2024-01-01T00:00:01Z","pid":5,"ppid":1,"uid":0,"comm":"x","filename":"/x","argv":[],"duration_ns":1000000000,"exit_code":0,"signal":null,"core_dumped":false,"status":0}"#;
+        let TraceEvent::Exit(e) = parse_line(line).unwrap() else {
+            panic!()
+        };
+        assert_eq!(e.usage, None);
+        // and a line with usage but no I/O figures (a kernel without them)
+        let line = line.replace(
+            r#""status":0"#,
+            r#""status":0,"cpu_user_ns":5,"cpu_system_ns":6,"max_rss_kib":7,"minor_faults":8,"major_faults":9,"voluntary_switches":10,"involuntary_switches":11"#,
+        );
+        let TraceEvent::Exit(e) = parse_line(&line).unwrap() else {
+            panic!()
+        };
+        let u = e.usage.unwrap();
+        assert_eq!((u.cpu_user_ns, u.cpu_system_ns, u.max_rss_kib), (5, 6, 7));
+        assert_eq!((u.minor_faults, u.major_faults), (8, 9));
+        assert_eq!((u.voluntary_switches, u.involuntary_switches), (10, 11));
+        assert_eq!((u.read_bytes, u.write_bytes), (None, None));
     }
 
     #[test]
@@ -296,6 +406,15 @@ mod tests {
                 end: WallTime(1_700_000_001_000_000_000),
                 duration_ns: 999_999_999,
                 status: ExitStatus(0x80 | 11),
+                usage: None,
+            }),
+            TraceEvent::Exit(ExitInfo {
+                process: process(),
+                exit_comm: "echo".into(),
+                end: WallTime(1_700_000_001_000_000_000),
+                duration_ns: 999_999_999,
+                status: ExitStatus(0),
+                usage: Some(usage()),
             }),
             TraceEvent::Lost {
                 time: WallTime(1_700_000_002_000_000_000),

@@ -34,6 +34,7 @@ fn replay_file(dir: &std::path::Path) -> std::path::PathBuf {
             end: WallTime(p.start.0 + 100 * ms),
             duration_ns: 100 * ms,
             status: ExitStatus(status),
+            usage: None,
             process: p,
         })
     };

@@ -28,6 +28,7 @@ fn recording(dir: &std::path::Path, marker: &str, span_ms: u64) -> std::path::Pa
             end: WallTime(T0 + 150 * MS),
             duration_ns: 50 * MS,
             status: ExitStatus(0),
+            usage: None,
             process: short,
         }),
         TraceEvent::Exec(proc(102, "tail", T0 + span_ms * MS)),

@@ -44,5 +44,6 @@ pub fn exit(p: ProcessInfo, duration_ms: u64, status: u32) -> ExitInfo {
         end,
         duration_ns: duration_ms * 1_000_000,
         status: ExitStatus(status),
+        usage: None,
     }
 }

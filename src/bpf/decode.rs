@@ -6,7 +6,7 @@ use std::mem::offset_of;
 
 use super::skel::types::{self, event_kind, exit_flags, record_flags};
 use crate::clock::BootClock;
-use crate::event::{ExitStatus, FailedExec, Origin, ProcessInfo};
+use crate::event::{split_cpu, ExitStatus, FailedExec, Origin, ProcessInfo, Usage};
 use crate::procfs::ProcEntry;
 use crate::sanitize;
 
@@ -50,6 +50,7 @@ pub struct RawExit {
     pub thread_comm: String,
     /// the start came from an exec record in the pid map
     pub had_record: bool,
+    pub usage: Usage,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,10 +132,37 @@ pub fn decode(bytes: &[u8], clock: &BootClock) -> Result<KernelEvent, DecodeErro
                 comm: sanitize::c_string(&e.comm),
                 thread_comm: sanitize::c_string(&e.thread_comm),
                 had_record: e.flags & exit_flags::EXIT_HAD_RECORD.0 != 0,
+                usage: usage(&e.usage, e.flags & exit_flags::EXIT_NO_IOAC.0 == 0),
             }))
         }
         _ => Err(DecodeError::UnknownKind(kind)),
     }
+}
+
+/// The kernel's raw use figures in rusage's units.
+fn usage(u: &types::usage, has_ioac: bool) -> Usage {
+    let (cpu_user_ns, cpu_system_ns) = split_cpu(u.runtime_ns, u.utime_ns, u.stime_ns);
+    Usage {
+        cpu_user_ns,
+        cpu_system_ns,
+        max_rss_kib: u.maxrss_pages.saturating_mul(page_size()) / 1024,
+        minor_faults: u.min_flt,
+        major_faults: u.maj_flt,
+        read_bytes: has_ioac.then_some(u.read_bytes),
+        write_bytes: has_ioac.then_some(u.write_bytes),
+        voluntary_switches: u.nvcsw,
+        involuntary_switches: u.nivcsw,
+    }
+}
+
+/// The kernel's page size: signal->maxrss counts pages.
+fn page_size() -> u64 {
+    static PAGE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: sysconf reads a constant and has no memory effects.
+        let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        u64::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
+    })
 }
 
 /// Decodes an exec record: a ring-buffer exec event (only the used part of

@@ -62,6 +62,35 @@ enum record_flags _record_flags = 0;
 enum exit_flags _exit_flags = 0;
 enum drop_counter _drop_counter = 0;
 
+/*
+ * The process's resource use at its last thread's exit: threads that ended
+ * earlier are summed in the signal struct; add this thread's own. Runs in
+ * the exiting task's context, so current is the task; BTF pointer loads are
+ * cheaper than a probe read per field.
+ */
+static __always_inline void read_usage(struct usage *u, __u32 *flags)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct signal_struct *sig = t->signal;
+
+	u->runtime_ns = sig->sum_sched_runtime + t->se.sum_exec_runtime;
+	u->utime_ns = sig->utime + t->utime;
+	u->stime_ns = sig->stime + t->stime;
+	u->min_flt = sig->min_flt + t->min_flt;
+	u->maj_flt = sig->maj_flt + t->maj_flt;
+	u->nvcsw = sig->nvcsw + t->nvcsw;
+	u->nivcsw = sig->nivcsw + t->nivcsw;
+	u->maxrss_pages = sig->maxrss;
+	if (bpf_core_field_exists(t->ioac)) {
+		u->read_bytes = sig->ioac.read_bytes + t->ioac.read_bytes;
+		u->write_bytes = sig->ioac.write_bytes + t->ioac.write_bytes;
+	} else {
+		u->read_bytes = 0;
+		u->write_bytes = 0;
+		*flags |= EXIT_NO_IOAC;
+	}
+}
+
 static __always_inline void count_drop(__u32 counter)
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &counter);
@@ -222,6 +251,7 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->exit_status = BPF_CORE_READ(task, exit_code);
 	e->start_ns = start;
 	e->exit_ns = now;
+	read_usage(&e->usage, &flags);
 	e->flags = flags;
 	/* the last thread may be a named worker: the process's name is its
 	 * leader's (a zombie leader's task_struct is still valid) */

@@ -63,6 +63,28 @@ struct exec_record {
 enum exit_flags {
 	/* start_ns came from the pid map (exec time), not the task's start */
 	EXIT_HAD_RECORD = 1,
+	/* the kernel has no per-task I/O accounting: read/write bytes unknown */
+	EXIT_NO_IOAC = 2,
+};
+
+/*
+ * What the whole process used (all its threads, not its children), as
+ * wait4(2)'s rusage reports it: the signal struct's totals of threads that
+ * ended earlier plus the last thread's own. Raw kernel units; user space
+ * converts (page size) and splits the CPU time (cputime_adjust) to keep the
+ * exit program cheap.
+ */
+struct usage {
+	__u64 runtime_ns; /* precise CPU time: sum_sched_runtime + se.sum_exec_runtime */
+	__u64 utime_ns; /* tick-sampled user time, for the split only */
+	__u64 stime_ns; /* tick-sampled system time, for the split only */
+	__u64 min_flt;
+	__u64 maj_flt;
+	__u64 read_bytes; /* storage I/O (ioac), not read(2) calls */
+	__u64 write_bytes;
+	__u64 nvcsw;
+	__u64 nivcsw;
+	__u64 maxrss_pages; /* peak RSS, folded into signal->maxrss by do_exit */
 };
 
 struct exit_event {
@@ -78,6 +100,7 @@ struct exit_event {
 	__u8 comm[TASK_COMM_LEN];
 	/* the name of the thread whose exit ended the process */
 	__u8 thread_comm[TASK_COMM_LEN];
+	struct usage usage;
 };
 
 /* The runtime settings map's one value, read by the exit program. */

@@ -74,8 +74,26 @@ typedef struct {
 	int counter;
 } atomic_t;
 
+struct task_io_accounting {
+	__u64 read_bytes;
+	__u64 write_bytes;
+};
+
 struct signal_struct {
 	atomic_t live;
+	__u64 utime;
+	__u64 stime;
+	unsigned long nvcsw;
+	unsigned long nivcsw;
+	unsigned long min_flt;
+	unsigned long maj_flt;
+	unsigned long maxrss;
+	struct task_io_accounting ioac;
+	unsigned long long sum_sched_runtime;
+};
+
+struct sched_entity {
+	__u64 sum_exec_runtime;
 };
 
 struct mm_struct {
@@ -93,6 +111,15 @@ struct task_struct {
 	struct mm_struct *mm;
 	struct signal_struct *signal;
 	char comm[16];
+	struct sched_entity se;
+	__u64 utime;
+	__u64 stime;
+	unsigned long nvcsw;
+	unsigned long nivcsw;
+	unsigned long min_flt;
+	unsigned long maj_flt;
+	/* only with CONFIG_TASK_IO_ACCOUNTING */
+	struct task_io_accounting ioac;
 };
 
 /* The registers a task entered the kernel with (x86-64 names): a syscall's

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::caps;
 use crate::event::{
-    Drops, ExecStep, ExitInfo, ExitStatus, FailedExec, Origin, ProcessInfo, TraceEvent, WallTime,
-    MAX_HISTORY, MAX_TRIED,
+    Drops, ExecStep, ExitInfo, ExitStatus, FailedExec, Origin, ProcessInfo, TraceEvent, Usage,
+    WallTime, MAX_HISTORY, MAX_TRIED,
 };
 use crate::sanitize;
 
@@ -71,6 +71,33 @@ struct LineIn {
     not_kept: bool,
     processes: Option<Vec<GoneIn>>,
     exec_time: Option<String>,
+    cpu_user_ns: Option<u64>,
+    cpu_system_ns: Option<u64>,
+    max_rss_kib: Option<u64>,
+    minor_faults: Option<u64>,
+    major_faults: Option<u64>,
+    read_bytes: Option<u64>,
+    write_bytes: Option<u64>,
+    voluntary_switches: Option<u64>,
+    involuntary_switches: Option<u64>,
+}
+
+impl LineIn {
+    /// An exit's resource use: known when its CPU times are there (lines
+    /// written before it was reported have none of these keys).
+    fn usage(&self) -> Option<Usage> {
+        Some(Usage {
+            cpu_user_ns: self.cpu_user_ns?,
+            cpu_system_ns: self.cpu_system_ns?,
+            max_rss_kib: self.max_rss_kib.unwrap_or_default(),
+            minor_faults: self.minor_faults.unwrap_or_default(),
+            major_faults: self.major_faults.unwrap_or_default(),
+            read_bytes: self.read_bytes,
+            write_bytes: self.write_bytes,
+            voluntary_switches: self.voluntary_switches.unwrap_or_default(),
+            involuntary_switches: self.involuntary_switches.unwrap_or_default(),
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -210,6 +237,7 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
         _ => None,
     };
     let mut history_dropped = l.history_dropped;
+    let usage = l.usage();
     let steps = l.history.len();
     if steps > MAX_HISTORY {
         let over = u32::try_from(steps - MAX_HISTORY).unwrap_or(u32::MAX);
@@ -277,6 +305,7 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
                 end: at,
                 duration_ns,
                 status,
+                usage,
             }))
         }
         _ => Err(ParseError("exit has neither exit_code nor signal".into())),

@@ -355,6 +355,7 @@ pub fn recorded_exit(
         end: WallTime(p.start.0 + ns),
         duration_ns: ns,
         status: ExitStatus(status),
+        usage: None,
         process: p,
     })
 }
