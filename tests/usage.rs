@@ -39,10 +39,11 @@ fn ns(t: libc::timeval) -> i64 {
 
 /// Compares the exit record with wait4's figures. CPU may fall short of
 /// wait4's by the teardown that runs after the tracepoint (about 0.1 ms
-/// per MiB of RSS), plus 1 ms.
+/// per MiB of RSS on a quiet host; twice that is allowed, for a slow or
+/// busy one), plus 1 ms.
 fn check(args: &[&str], u: &Usage, ru: &libc::rusage) {
     let rss_mib = ru.ru_maxrss / 1024;
-    let slack = 1_000_000 + rss_mib * 100_000;
+    let slack = 1_000_000 + rss_mib * 200_000;
     let (user, system) = (u.cpu_user_ns as i64, u.cpu_system_ns as i64);
     let (w_user, w_system) = (ns(ru.ru_utime), ns(ru.ru_stime));
     let why = format!("{args:?}: ours {u:?}, wait4 user {w_user} system {w_system}, rusage maxrss {} minflt {} majflt {} nvcsw {} nivcsw {} oublock {}",
@@ -73,13 +74,16 @@ fn check(args: &[&str], u: &Usage, ru: &libc::rusage) {
         "minor faults: {why}"
     );
     assert_eq!(u.major_faults as i64, ru.ru_majflt, "major faults: {why}");
-    // the final schedule happens after the tracepoint
+    // the final schedule happens after the tracepoint, and so does the
+    // teardown: on a busy host it can be preempted, about once per half
+    // millisecond of it at most
+    let switches = 3 + (w_total - total).max(0) / 500_000;
     assert!(
-        (u.voluntary_switches as i64 - ru.ru_nvcsw).abs() <= 3,
+        (u.voluntary_switches as i64 - ru.ru_nvcsw).abs() <= switches,
         "voluntary switches: {why}"
     );
     assert!(
-        (u.involuntary_switches as i64 - ru.ru_nivcsw).abs() <= 3,
+        (u.involuntary_switches as i64 - ru.ru_nivcsw).abs() <= switches,
         "involuntary switches: {why}"
     );
     let written = u.write_bytes.expect("this kernel accounts I/O") as i64;
