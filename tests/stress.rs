@@ -90,6 +90,8 @@ fn one_second_stall_loses_nothing() {
     let Some(_serial) = common::bpf_test("one_second_stall_loses_nothing") else {
         return;
     };
+    // built first, so the stall falls inside the storm
+    common::storm_binaries();
     let tracer = JsonTracer::start(&[]);
     let staller = stall(&tracer, Duration::from_millis(300), Duration::from_secs(1));
     let pids = common::run_storm(30_000, 2, 0);
@@ -162,6 +164,8 @@ fn long_stall_counts_exactly_what_it_loses() {
     // never stalled and has room to spare (it must lose nothing), started
     // before and stopped after the stalled one; /proc/stat's fork count
     // checks that second tracer independently.
+    // built first: a build inside the stall window would leave nothing to lose
+    common::storm_binaries();
     let (forks_before, alive_before) = (forks_since_boot(), processes_now());
     let reference = JsonTracer::start(&["--ring-buffer", "64"]);
     // a 1 MiB ring and a 3 s stall: more than it can hold
