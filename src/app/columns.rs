@@ -148,6 +148,10 @@ pub enum FinishedColumn {
     User,
     Comm,
     Duration,
+    /// CPU time, user and system
+    Cpu,
+    /// peak resident set size
+    Rss,
     Exit,
     Command,
 }
@@ -160,6 +164,8 @@ impl Column for FinishedColumn {
         Self::User,
         Self::Comm,
         Self::Duration,
+        Self::Cpu,
+        Self::Rss,
         Self::Exit,
         Self::Command,
     ];
@@ -172,6 +178,8 @@ impl Column for FinishedColumn {
             Self::User => "USER",
             Self::Comm => "COMM",
             Self::Duration => "DURATION",
+            Self::Cpu => "CPU",
+            Self::Rss => "RSS",
             Self::Exit => "EXIT",
             Self::Command => "COMMAND",
         }
@@ -180,13 +188,16 @@ impl Column for FinishedColumn {
     fn width(self) -> Width {
         match self {
             // `2023-11-14 22:13:20.123` when not today
-            Self::End => Width::upto(23).yields(Yield::Shorten(2)),
+            Self::End => Width::upto(23).yields(Yield::Shorten(4)),
             // a u32 in full: a replayed file can hold any pid
             Self::Pid => Width::upto(10),
-            Self::Ppid => Width::upto(10).yields(Yield::Hide(0)),
-            Self::User => Width::upto(12).yields(Yield::Hide(1)),
-            Self::Comm => Width::upto(16).yields(Yield::Shrink(3)),
+            Self::Ppid => Width::upto(10).yields(Yield::Hide(2)),
+            Self::User => Width::upto(12).yields(Yield::Hide(3)),
+            Self::Comm => Width::upto(16).yields(Yield::Shrink(5)),
             Self::Duration => Width::upto(9),
+            // resource use is in the detail pane too: it goes first
+            Self::Cpu => Width::upto(8).yields(Yield::Hide(1)),
+            Self::Rss => Width::upto(6).yields(Yield::Hide(0)),
             // `SIGSEGV core`
             Self::Exit => Width::upto(14),
             Self::Command => Width::flexible(),
@@ -194,7 +205,10 @@ impl Column for FinishedColumn {
     }
 
     fn default_descending(self) -> bool {
-        matches!(self, Self::End | Self::Duration | Self::Exit)
+        matches!(
+            self,
+            Self::End | Self::Duration | Self::Cpu | Self::Rss | Self::Exit
+        )
     }
 }
 
@@ -209,6 +223,15 @@ impl FinishedColumn {
             // the process's name, not the name of the thread that ended it
             Self::Comm => x.process.comm.cmp(&y.process.comm),
             Self::Duration => x.duration_ns.cmp(&y.duration_ns),
+            // unknown sorts below any figure
+            Self::Cpu => x
+                .usage
+                .map(|u| u.cpu_ns())
+                .cmp(&y.usage.map(|u| u.cpu_ns())),
+            Self::Rss => x
+                .usage
+                .map(|u| u.max_rss_kib)
+                .cmp(&y.usage.map(|u| u.max_rss_kib)),
             // failures sort above successes: signals, then codes
             Self::Exit => exit_rank(a).cmp(&exit_rank(b)),
             Self::Command => a.command.cmp(&b.command),

@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::format;
 use crate::app::{App, Selected};
-use crate::event::{ExecStep, Origin, ProcessInfo, WallTime};
+use crate::event::{ExecStep, Origin, ProcessInfo, Usage, WallTime};
 
 /// The names' column: `{name:>9}  `.
 const LABEL: usize = 11;
@@ -153,6 +153,44 @@ fn history_fields(f: &mut Fields, p: &ProcessInfo, offset: i64) {
     }
 }
 
+/// What a finished process used; blanks, not zeros, when unknown.
+fn usage_fields(f: &mut Fields, u: Option<&Usage>) {
+    // one line, not six empty ones: a recording from before accounting
+    if u.is_none() {
+        f.add("used", "not recorded".into());
+        return;
+    }
+    let show = |get: fn(&Usage) -> String| u.map(get).unwrap_or_default();
+    f.add(
+        "cpu",
+        show(|u| {
+            format!(
+                "{} (user {}, system {})",
+                format::duration(u.cpu_ns()),
+                format::duration(u.cpu_user_ns),
+                format::duration(u.cpu_system_ns)
+            )
+        }),
+    );
+    f.add("max rss", show(|u| format::kib(u.max_rss_kib)));
+    f.add(
+        "faults",
+        show(|u| format!("{} minor, {} major", u.minor_faults, u.major_faults)),
+    );
+    let io = |n: Option<u64>| n.map(format::bytes).unwrap_or_default();
+    f.add("read", u.map(|u| io(u.read_bytes)).unwrap_or_default());
+    f.add("written", u.map(|u| io(u.write_bytes)).unwrap_or_default());
+    f.add(
+        "switches",
+        show(|u| {
+            format!(
+                "{} voluntary, {} involuntary",
+                u.voluntary_switches, u.involuntary_switches
+            )
+        }),
+    );
+}
+
 /// The pane's lines for a pane `width` cells wide inside its border.
 pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let offset = app.host().utc_offset_secs;
@@ -194,6 +232,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
                 Style::new()
             };
             f.styled("exit", format::exit_sentence(e.status), style);
+            usage_fields(&mut f, e.usage.as_ref());
         }
     }
     let chain = app

@@ -18,6 +18,29 @@ pub fn duration(ns: u64) -> String {
     }
 }
 
+/// A size given in KiB, in at most 5 characters: `812K`, `35.2M`, `1.20G`.
+pub fn kib(n: u64) -> String {
+    const M: u64 = 1024;
+    const G: u64 = 1024 * M;
+    let f = n as f64;
+    match n {
+        n if n < M => format!("{n}K"),
+        n if n < 100 * M => format!("{:.1}M", f / M as f64),
+        n if n < G => format!("{}M", n / M),
+        n if n < 100 * G => format!("{:.2}G", f / G as f64),
+        n => format!("{}G", n / G),
+    }
+}
+
+/// A byte count, in the fewest characters: `0B`, `4.0K`, `20.0M`.
+pub fn bytes(n: u64) -> String {
+    if n < 1024 {
+        format!("{n}B")
+    } else {
+        kib(n / 1024)
+    }
+}
+
 /// Time of day, with milliseconds, in the given UTC offset.
 pub fn time_of_day(t: WallTime, utc_offset_secs: i64) -> String {
     let local_ms = (t.0 / 1_000_000) as i64 + utc_offset_secs * 1000;

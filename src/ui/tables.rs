@@ -305,6 +305,17 @@ fn finished_cells(app: &App, r: &FinishedRow, selected: bool) -> Vec<CellText> {
             // the process's name; the thread that ended it is in the detail pane
             FinishedColumn::Comm => CellText::plain(e.process.comm.clone()),
             FinishedColumn::Duration => CellText::plain(format::duration(e.duration_ns)),
+            // blank, not zero, when unknown (an older recording)
+            FinishedColumn::Cpu => CellText::plain(
+                e.usage
+                    .map(|u| format::duration(u.cpu_ns()))
+                    .unwrap_or_default(),
+            ),
+            FinishedColumn::Rss => CellText::plain(
+                e.usage
+                    .map(|u| format::kib(u.max_rss_kib))
+                    .unwrap_or_default(),
+            ),
             FinishedColumn::Exit => {
                 let style = match (e.status.code(), e.status.signal()) {
                     (Some(0), _) => Style::new(),

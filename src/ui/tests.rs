@@ -187,9 +187,9 @@ fn failures_and_signals_stand_out() {
     assert_eq!(buffer[(x, y)].fg, Color::Magenta);
     let (x, y) = find("SIGSEGV core").expect("core dump on screen");
     assert_eq!(buffer[(x, y)].fg, Color::Magenta);
-    let (x, y) = find("1.50s     1 ")
-        .map(|(x, y)| (x + 10, y))
-        .expect("exit code 1 on screen");
+    let (x, _) = find("EXIT").expect("the EXIT title");
+    let (_, y) = find("gcc --arg1202").expect("the gcc row");
+    assert_eq!(buffer[(x, y)].symbol(), "1", "exit code 1 under EXIT");
     assert_eq!(buffer[(x, y)].fg, Color::Red);
     // the selected row is drawn in the selection colours
     let (x, y) = find("22:14:56.003").expect("newest row");

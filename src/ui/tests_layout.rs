@@ -337,3 +337,30 @@ fn detail_says_when_the_kernel_kept_no_record() {
     let lines = screen(&render(&mut app, 160, 45));
     line_with(&lines, "record  not in the kernel's pid map (it was full)");
 }
+
+#[test]
+fn cpu_and_rss_columns_and_the_detail_pane_show_what_a_process_used() {
+    let mut app = build_app();
+    let mut e = exit(process(1500, "cc1", 100), 300, 0);
+    e.usage = Some(crate::event::Usage {
+        cpu_user_ns: 200_000_000,
+        cpu_system_ns: 100_000_000,
+        max_rss_kib: 200 * 1024,
+        minor_faults: 51_256,
+        major_faults: 2,
+        read_bytes: Some(0),
+        write_bytes: Some(20 << 20),
+        voluntary_switches: 3,
+        involuntary_switches: 14,
+    });
+    app.apply(Message::Events(vec![TraceEvent::Exit(e)]));
+    open_detail(&mut app, 1500, 160, 45);
+    let lines = screen(&render(&mut app, 160, 45));
+    let row = line_with(&lines, "cc1 --arg1500");
+    assert!(row.contains("300.0ms") && row.contains("200M"), "{row}");
+    line_with(&lines, "cpu  300.0ms (user 200.0ms, system 100.0ms)");
+    line_with(&lines, "max rss  200M");
+    line_with(&lines, "faults  51256 minor, 2 major");
+    line_with(&lines, "written  20.0M");
+    line_with(&lines, "switches  3 voluntary, 14 involuntary");
+}

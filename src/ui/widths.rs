@@ -119,8 +119,8 @@ mod tests {
     }
 
     fn busy() -> Vec<Need> {
-        // END, PID, PPID, USER, COMM, DURATION, EXIT, COMMAND
-        finished_needs(&[23, 7, 7, 12, 16, 6, 12, 80])
+        // END, PID, PPID, USER, COMM, DURATION, CPU, RSS, EXIT, COMMAND
+        finished_needs(&[23, 7, 7, 12, 16, 6, 6, 5, 12, 80])
     }
 
     fn by_column(shown: &[Shown], c: FinishedColumn) -> Shown {
@@ -134,15 +134,17 @@ mod tests {
         assert_eq!(by_column(&shown, FinishedColumn::End), Shown::Full(23));
         // the title with its arrow, though the cells are narrower
         assert_eq!(by_column(&shown, FinishedColumn::Duration), Shown::Full(9));
-        let total: u16 = shown.iter().map(|s| s.width()).sum::<u16>() + 7;
+        let total: u16 = shown.iter().map(|s| s.width()).sum::<u16>() + 9;
         assert_eq!(total, 158);
     }
 
     #[test]
     fn columns_yield_in_rank_order() {
         use FinishedColumn::*;
-        // 80 columns: PPID and USER go first, then END's date
+        // 80 columns: RSS and CPU go first, PPID and USER next, then END's date
         let shown = fit(&busy(), 78);
+        assert_eq!(by_column(&shown, Rss), Shown::Hidden);
+        assert_eq!(by_column(&shown, Cpu), Shown::Hidden);
         assert_eq!(by_column(&shown, Ppid), Shown::Hidden);
         assert_eq!(by_column(&shown, User), Shown::Hidden);
         assert_eq!(by_column(&shown, End), Shown::Short(12));
@@ -165,8 +167,10 @@ mod tests {
     fn only_what_is_needed_yields() {
         use FinishedColumn::*;
         // today's END has no date to drop; USER alone makes room
-        let needs = finished_needs(&[12, 5, 5, 5, 16, 6, 4, 80]);
+        let needs = finished_needs(&[12, 5, 5, 5, 16, 6, 6, 5, 4, 80]);
         let shown = fit(&needs, 90);
+        assert_eq!(by_column(&shown, Rss), Shown::Hidden);
+        assert_eq!(by_column(&shown, Cpu), Shown::Hidden);
         assert_eq!(by_column(&shown, Ppid), Shown::Hidden);
         assert_eq!(by_column(&shown, User), Shown::Full(5));
         assert_eq!(by_column(&shown, End), Shown::Full(12));
