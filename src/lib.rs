@@ -14,6 +14,7 @@ pub mod host;
 pub mod intake;
 pub mod job_control;
 pub mod join;
+pub mod orphans;
 pub mod output;
 pub mod procfs;
 pub mod record;

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::Tmux;
@@ -66,11 +65,6 @@ fn at_80x24_command_exit_and_drops_stay_visible() {
     let marker = format!("lay{}", std::process::id());
     let dir = tempfile::tempdir().expect("tempdir");
     let path = recording(dir.path(), &marker);
-    Command::new("chmod")
-        .args(["-R", "a+rX"])
-        .arg(dir.path())
-        .status()
-        .expect("chmod");
     let cmd = format!(
         "{} --replay {}; echo TRACER-EXIT=$?",
         common::bin(),

@@ -117,6 +117,13 @@ fn screen(terminal: &Terminal<TestBackend>) -> Vec<String> {
         .collect()
 }
 
+fn line_index(lines: &[String], text: &str) -> usize {
+    lines
+        .iter()
+        .position(|l| l.contains(text))
+        .unwrap_or_else(|| panic!("{text:?} not on screen:\n{}", lines.join("\n")))
+}
+
 fn line_with<'a>(lines: &'a [String], text: &str) -> &'a str {
     lines
         .iter()
@@ -201,11 +208,8 @@ fn an_empty_live_table_gives_its_rows_to_finished() {
             .collect(),
     ));
     let lines = screen(&render(&mut app, 80, 24));
-    let live_top = lines.iter().position(|l| l.contains("Live 0")).unwrap();
-    let finished_top = lines
-        .iter()
-        .position(|l| l.contains("Finished 30"))
-        .unwrap();
+    let live_top = line_index(&lines, "Live 0");
+    let finished_top = line_index(&lines, "Finished 30");
     // borders, header and the empty-state line
     assert_eq!(finished_top - live_top, 4, "{}", lines.join("\n"));
     line_with(&lines, "no live processes known yet");
@@ -286,11 +290,8 @@ fn detail_lists_every_exec_and_failure() {
     let mut app = build_app();
     open_detail(&mut app, 1202, 160, 45);
     let lines = screen(&render(&mut app, 160, 45));
-    let env = lines
-        .iter()
-        .position(|l| l.contains("/usr/bin/env"))
-        .unwrap();
-    let current = lines.iter().position(|l| l.contains("(current)")).unwrap();
+    let env = line_index(&lines, "/usr/bin/env");
+    let current = line_index(&lines, "(current)");
     assert!(env < current);
     line_with(&lines, "env MARKER=zebra123 true");
 
