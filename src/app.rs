@@ -282,7 +282,8 @@ impl App {
                 | Message::End
                 | Message::MinDuration(_)
                 | Message::CommandFailed(_)
-                | Message::Warning(_) => {
+                | Message::Warning(_)
+                | Message::Commands(_) => {
                     // time, the filter's state, failures and the end are not held back
                     return self.apply_now(message);
                 }
@@ -335,6 +336,7 @@ impl App {
                 self.replay_position = Some(position);
             }
             Message::End => self.source_ended = true,
+            Message::Commands(_) => {}
         }
     }
 

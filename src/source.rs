@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::event::{ProcessInfo, TraceEvent, WallTime};
+use crate::event::{CommandTotals, ProcessInfo, TraceEvent, WallTime};
 
 /// What the front end may ask of a source.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,11 +28,26 @@ pub enum Message {
     Failed(String),
     /// Something the source cannot do here; it goes on without it.
     Warning(String),
+    /// The kernel's per-command totals that changed since its last update.
+    Commands(CommandUpdate),
     /// A replay's clock: the recorded time it has reached, and where that is
     /// in the file.
     Clock(ReplayPosition),
     /// A replay has delivered its whole file.
     End,
+}
+
+/// Per-command totals read from the kernel: every process counted, also
+/// those the min duration keeps off the finished list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommandUpdate {
+    /// when they were read
+    pub at: WallTime,
+    /// the commands whose totals changed, with their totals since start
+    pub changed: Vec<CommandTotals>,
+    /// commands the kernel's bounded map evicted and counted afresh: runs
+    /// between the last read and an eviction are not in the totals
+    pub restarted: u64,
 }
 
 /// Where a replay is: its clock, between the recording's first moment and

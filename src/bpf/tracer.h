@@ -103,6 +103,31 @@ struct exit_event {
 	struct usage usage;
 };
 
+/*
+ * Per-command totals, keyed by the process name at exec (the pid map
+ * record's comm, or the leader's when the process was not seen exec'ing).
+ * The exit program adds each process before the min-duration filter, so
+ * they count every process. Bucket bounds and outcome slots are defined in
+ * src/event/commands.rs; a test keeps the kernel's equal to them.
+ */
+#define DURATION_BUCKETS 72
+#define OUTCOME_SLOTS 16
+
+struct command_key {
+	__u8 comm[TASK_COMM_LEN];
+};
+
+struct command_stats {
+	__u64 runs;
+	__u64 failed; /* non-zero exits and signals */
+	__u64 cpu_ns; /* usage.runtime_ns of all runs */
+	__u64 duration_ns; /* sum of the runs' durations */
+	__u64 max_duration_ns;
+	__u64 max_rss_pages;
+	__u64 outcomes[OUTCOME_SLOTS];
+	__u64 durations[DURATION_BUCKETS];
+};
+
 /* The runtime settings map's one value, read by the exit program. */
 struct settings {
 	__u64 min_duration_ns;
