@@ -3,31 +3,39 @@
 //! behaviour of the dashboard is a plain unit test.
 
 mod columns;
+mod command_columns;
+mod commands;
 mod duration_filter;
 mod filter;
+mod input;
 mod keys;
 mod line_editor;
+mod prepare;
 mod prompt;
 mod rates;
 mod rows;
+mod store;
+mod table;
 mod view;
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
-use ratatui::layout::{Position, Rect};
+use ratatui::layout::Rect;
 
 pub use columns::{Column, FinishedColumn, LiveColumn, Sort, Width, Yield};
+pub use command_columns::{CommandColumn, RECENT_SECS};
+pub use commands::{CommandRow, Commands, PerSecond, WINDOW_SECS};
 pub use filter::Filter;
 pub use keys::{Binding, Op, BINDINGS};
 pub use line_editor::LineEditor;
 pub use prompt::{Prompt, PromptKind};
 pub use rows::{FinishedRow, LiveRow};
+pub use store::Store;
+pub use table::{Table, TableOps, Tables, ViewId};
 pub use view::View;
 
-use crate::event::{Drops, ExitInfo, Origin, ProcessInfo, TraceEvent, WallTime};
+use crate::event::{Drops, TraceEvent, WallTime};
 use crate::source::{Message, ReplayPosition};
 use duration_filter::DurationFilter;
 use rates::Rates;
@@ -61,7 +69,8 @@ pub struct HostInfo {
 pub struct AppConfig {
     pub max_finished: usize,
     pub min_duration: Duration,
-    /// a replay has no kernel to apply the min duration: the App does
+    /// a replay has no kernel to apply the min duration or add up the
+    /// commands: the App does
     pub filter_in_app: bool,
     pub users: HashMap<u32, String>,
     pub host: HostInfo,
@@ -75,12 +84,6 @@ pub enum Action {
     SetMinDuration(Duration),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Focus {
-    Live,
-    Finished,
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mode {
     Normal,
@@ -88,7 +91,7 @@ pub enum Mode {
     Prompt(Prompt),
 }
 
-/// Where the tables were drawn, so mouse clicks can be mapped to them.
+/// Where a table was drawn, so mouse clicks can be mapped to it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TableArea {
     pub header: Rect,
@@ -99,45 +102,35 @@ pub struct TableArea {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Viewport {
-    pub live: Option<TableArea>,
-    pub finished: Option<TableArea>,
+    /// the tables on screen
+    pub tables: Vec<(ViewId, TableArea)>,
     /// the detail pane's lines and the rows it has for them
     pub detail_lines: u16,
     pub detail_height: u16,
 }
 
-/// How the finished table's order must be brought up to date.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stale {
-    No,
-    /// rows from this seq on are new
-    From(u64),
-    All,
+impl Viewport {
+    pub fn area(&self, id: ViewId) -> Option<&TableArea> {
+        self.tables.iter().find(|(v, _)| *v == id).map(|(_, a)| a)
+    }
 }
 
-/// The selected row, from either table.
+/// The selected row of the view in focus.
 pub enum Selected<'a> {
     Live(&'a LiveRow),
     Finished(&'a FinishedRow),
+    Command(&'a CommandRow),
 }
 
 pub struct App {
     config: AppConfig,
-    /// user names, shared by every row
-    users: HashMap<u32, Arc<str>>,
-    live: HashMap<u32, LiveRow>,
-    finished: VecDeque<FinishedRow>,
-    /// the newest finished row of each pid, for parent chains
-    finished_by_pid: HashMap<u32, u64>,
-    next_seq: u64,
-    pub evicted: u64,
-    pub live_sort: Sort<LiveColumn>,
-    pub finished_sort: Sort<FinishedColumn>,
-    pub live_view: View<u32>,
-    pub finished_view: View<u64>,
-    live_stale: bool,
-    finished_stale: Stale,
-    pub focus: Focus,
+    /// the data every view reads
+    pub store: Store,
+    pub tables: Tables,
+    /// the view with the keys
+    pub view: ViewId,
+    /// the process view `c` goes back to from Commands
+    process_view: ViewId,
     pub mode: Mode,
     /// the search in force, as typed; `filter` is it parsed
     pub search: String,
@@ -148,7 +141,7 @@ pub struct App {
     /// the detail pane's first line shown
     pub detail_scroll: u16,
     /// the row the detail pane scrolled for: another row starts at the top
-    detail_for: Option<(Focus, u64)>,
+    detail_for: Option<(ViewId, u64)>,
     /// the detail pane's (lines, rows) from the last layout
     detail_max: (u16, u16),
     /// the min duration's history, for what its rows can claim
@@ -173,9 +166,6 @@ pub struct App {
     pub source_ended: bool,
     /// a replay's clock and how far through its file it is
     pub replay_position: Option<ReplayPosition>,
-    seen_snapshot: bool,
-    /// full sorts of the finished list so far: frames must not cause them
-    pub full_sorts: u64,
 }
 
 impl App {
@@ -183,24 +173,11 @@ impl App {
         let duration_filter = DurationFilter::new(config.min_duration, config.filter_in_app);
         Self {
             min_duration: config.min_duration,
-            users: config
-                .users
-                .iter()
-                .map(|(&uid, name)| (uid, Arc::from(name.as_str())))
-                .collect(),
+            store: Store::new(&config.users, config.max_finished),
             config,
-            live: HashMap::new(),
-            finished: VecDeque::new(),
-            finished_by_pid: HashMap::new(),
-            next_seq: 0,
-            evicted: 0,
-            live_sort: Sort::by(LiveColumn::Pid),
-            finished_sort: Sort::by(FinishedColumn::End),
-            live_view: View::default(),
-            finished_view: View::default(),
-            live_stale: true,
-            finished_stale: Stale::All,
-            focus: Focus::Finished,
+            tables: Tables::default(),
+            view: ViewId::Finished,
+            process_view: ViewId::Finished,
             mode: Mode::Normal,
             search: String::new(),
             filter: Filter::default(),
@@ -222,8 +199,6 @@ impl App {
             failure: None,
             source_ended: false,
             replay_position: None,
-            seen_snapshot: false,
-            full_sorts: 0,
         }
     }
 
@@ -236,11 +211,16 @@ impl App {
     }
 
     pub fn live_count(&self) -> usize {
-        self.live.len()
+        self.store.live_count()
     }
 
     pub fn finished_count(&self) -> usize {
-        self.finished.len()
+        self.store.finished_count()
+    }
+
+    /// Finished rows dropped to keep the list at its cap.
+    pub fn evicted(&self) -> u64 {
+        self.store.evicted
     }
 
     pub fn paused(&self) -> bool {
@@ -252,20 +232,45 @@ impl App {
         self.rates.per_second(self.now)
     }
 
+    /// Execs per second over the last minute, oldest first.
+    pub fn exec_history(&self) -> Vec<u64> {
+        self.rates.history(self.now)
+    }
+
     pub fn live_row(&self, pid: u32) -> Option<&LiveRow> {
-        self.live.get(&pid)
+        self.store.live_row(pid)
     }
 
     pub fn finished_row(&self, seq: u64) -> Option<&FinishedRow> {
-        let first = self.finished.front()?.seq;
-        self.finished
-            .get(usize::try_from(seq.checked_sub(first)?).ok()?)
+        self.store.finished_row(seq)
+    }
+
+    pub fn command_row(&self, id: u64) -> Option<&CommandRow> {
+        self.store.commands.get(id)
+    }
+
+    /// The known ancestors of a process: (pid, comm), nearest first.
+    pub fn parent_chain(&self, ppid: u32) -> Vec<(u32, String)> {
+        self.store.parent_chain(ppid)
+    }
+
+    /// Whether the App adds up the commands from exits (a replay) rather
+    /// than taking the kernel's totals.
+    fn counts_commands(&self) -> bool {
+        self.config.filter_in_app
     }
 
     /// Time moves on (wall clock for the kernel, recorded time for a replay).
     pub fn tick(&mut self, now: WallTime) {
+        let second = self.now.0 / 1_000_000_000;
         self.now = self.now.max(now);
         self.rates.prune(self.now);
+        // runs in the last seconds change with time alone
+        if self.now.0 / 1_000_000_000 != second
+            && self.tables.commands.sort.column == CommandColumn::Recent
+        {
+            self.tables.commands.invalidate();
+        }
     }
 
     /// Takes in what a source reported.
@@ -284,7 +289,8 @@ impl App {
                 | Message::CommandFailed(_)
                 | Message::Warning(_)
                 | Message::Commands(_) => {
-                    // time, the filter's state, failures and the end are not held back
+                    // time, totals, the filter's state, failures and the
+                    // end are not held back
                     return self.apply_now(message);
                 }
                 // a snapshot replaces the live table: only the newest matters
@@ -316,11 +322,14 @@ impl App {
                     self.apply_event(event, &ended);
                 }
             }
-            Message::Snapshot(processes) => self.apply_snapshot(processes),
+            Message::Snapshot(processes) => {
+                self.store.snapshot(processes, self.now);
+                self.tables.live.invalidate();
+            }
             Message::MinDuration(d) => {
                 self.duration_filter.applied(self.now, d);
                 if d != self.min_duration {
-                    self.finished_stale = Stale::All;
+                    self.tables.finished.invalidate();
                 }
                 self.min_duration = d;
                 self.requested_min_duration = None;
@@ -336,7 +345,12 @@ impl App {
                 self.replay_position = Some(position);
             }
             Message::End => self.source_ended = true,
-            Message::Commands(_) => {}
+            Message::Commands(update) => {
+                if !self.counts_commands() {
+                    self.store.commands.update(update);
+                    self.tables.commands.invalidate();
+                }
+            }
         }
     }
 
@@ -348,194 +362,42 @@ impl App {
         }
     }
 
-    fn user(&mut self, uid: u32) -> Arc<str> {
-        let name = self.users.entry(uid).or_insert_with(|| {
-            if uid == u32::MAX {
-                Arc::from("?")
-            } else {
-                Arc::from(uid.to_string())
-            }
-        });
-        Arc::clone(name)
-    }
-
     fn apply_event(&mut self, event: TraceEvent, ended: &HashSet<(u32, WallTime)>) {
-        match event {
+        let changed = match event {
             TraceEvent::Exec(p) => {
                 self.execs_seen += 1;
-                if ended.contains(&(p.pid, p.start)) {
-                    // an image this process exec'd before this one is gone too
-                    if self.live.remove(&p.pid).is_some() {
-                        self.live_stale = true;
-                    }
-                    return;
-                }
-                let (pid, user, seen) = (p.pid, self.user(p.uid), self.now.max(p.start));
-                self.live.insert(pid, LiveRow::new(p, user, seen));
-                self.live_stale = true;
+                self.store.exec(p, self.now, ended)
             }
             TraceEvent::Exit(e) => {
                 self.exits_seen += 1;
-                let mut e = e;
-                if self
-                    .live
-                    .get(&e.process.pid)
-                    .is_some_and(|row| same_process(&row.info, &e.process))
-                {
-                    if let Some(row) = self.live.remove(&e.process.pid) {
-                        if e.process.origin == Origin::ExitOnly {
-                            // the exit alone says little: what the live row
-                            // knew is the process (the row and the detail
-                            // pane then show the same)
-                            e.process = ProcessInfo {
-                                ppid: e.process.ppid,
-                                ..row.info
-                            };
-                        } else if e.process.history.is_empty() && !row.info.history.is_empty() {
-                            // a source that sends the exit without the
-                            // process's execs and failures: the live row has them
-                            e.process.history = row.info.history;
-                            e.process.history_dropped = row.info.history_dropped;
-                        }
-                    }
-                    self.live_stale = true;
-                }
                 // every exit is kept: the min duration is a filter over the
                 // rows, so raising it and lowering it again loses nothing
-                self.push_finished(e);
-            }
-            TraceEvent::ExecFailed(f) => {
-                if let Some(row) = self.live.get_mut(&f.pid) {
-                    if same_start(&row.info, f.start, f.start_boot_ns) {
-                        row.info.add_failure(&f);
-                        self.live_stale = true;
-                    }
+                let changed = self.store.exit(e);
+                // a replay adds up its commands from its exits; the kernel
+                // counts them all itself
+                self.store.note_newest(self.counts_commands());
+                if self.counts_commands()
+                    || self.tables.commands.sort.column == CommandColumn::Line
+                    || !self.filter.is_empty()
+                {
+                    self.tables.commands.invalidate();
                 }
+                changed
             }
+            TraceEvent::ExecFailed(f) => self.store.exec_failed(&f),
             // a replay's live set: the kernel's snapshots do this live
-            TraceEvent::Gone { processes, .. } => {
-                for (pid, start) in processes {
-                    if self.live.get(&pid).is_some_and(|r| r.info.start == start) {
-                        self.live.remove(&pid);
-                        self.live_stale = true;
-                    }
-                }
+            TraceEvent::Gone { processes, .. } => self.store.gone(&processes),
+            TraceEvent::Lost { drops, .. } => {
+                self.drops = drops;
+                store::Changed::default()
             }
-            TraceEvent::Lost { drops, .. } => self.drops = drops,
+        };
+        if changed.live {
+            self.tables.live.invalidate();
         }
-    }
-
-    fn push_finished(&mut self, exit: ExitInfo) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.finished_by_pid.insert(exit.process.pid, seq);
-        let user = self.user(exit.process.uid);
-        self.finished.push_back(FinishedRow::new(seq, exit, user));
-        while self.finished.len() > self.config.max_finished {
-            if let Some(old) = self.finished.pop_front() {
-                self.evicted += 1;
-                if self.finished_by_pid.get(&old.exit.process.pid) == Some(&old.seq) {
-                    self.finished_by_pid.remove(&old.exit.process.pid);
-                }
-            }
+        if let Some(seq) = changed.finished_from {
+            self.tables.finished.grew_from(seq);
         }
-        if self.finished_stale == Stale::No {
-            self.finished_stale = Stale::From(seq);
-        }
-    }
-
-    /// The kernel's pid map is the live table's truth: a lost exit cannot
-    /// leave a ghost row past the next snapshot.
-    fn apply_snapshot(&mut self, processes: Vec<ProcessInfo>) {
-        let mut next = HashMap::with_capacity(processes.len());
-        for p in processes {
-            let first_seen = match self.live.get(&p.pid) {
-                Some(old) if same_process(&old.info, &p) => old.first_seen,
-                // the first snapshot is the starting state, not news
-                _ if !self.seen_snapshot => WallTime::default(),
-                _ => self.now,
-            };
-            let user = self.user(p.uid);
-            next.insert(p.pid, LiveRow::new(p, user, first_seen));
-        }
-        self.live = next;
-        self.seen_snapshot = true;
-        self.live_stale = true;
-    }
-
-    /// Brings sorting, filtering and scrolling up to date for drawing.
-    pub fn prepare(&mut self, viewport: &Viewport) {
-        self.prepare_tables(viewport);
-        self.detail_max = (viewport.detail_lines, viewport.detail_height);
-        let key = self.selection_key();
-        if key != self.detail_for {
-            self.detail_for = key;
-            self.detail_scroll = 0;
-        }
-        self.clamp_detail();
-    }
-
-    fn prepare_tables(&mut self, viewport: &Viewport) {
-        self.live_view.height = viewport.live.as_ref().map_or(1, |t| t.body.height as usize);
-        self.finished_view.height = viewport
-            .finished
-            .as_ref()
-            .map_or(1, |t| t.body.height as usize);
-        if self.live_stale {
-            let sort = self.live_sort;
-            let mut order: Vec<u32> = self
-                .live
-                .values()
-                .filter(|r| self.filter.live(r))
-                .map(|r| r.info.pid)
-                .collect();
-            order.sort_unstable_by(|a, b| {
-                sort.apply(sort.column.compare(&self.live[a], &self.live[b]))
-            });
-            self.live_view.set_order(order);
-            self.live_stale = false;
-        }
-        match self.finished_stale {
-            Stale::No => {
-                self.live_view.scroll();
-                self.finished_view.scroll();
-                return;
-            }
-            Stale::All => {
-                let mut order: Vec<u64> = self
-                    .finished
-                    .iter()
-                    .filter(|r| self.finished_shown(r))
-                    .map(|r| r.seq)
-                    .collect();
-                self.sort_finished(&mut order);
-                self.full_sorts += 1;
-                self.finished_view.set_order(order);
-            }
-            Stale::From(first_new) => {
-                let oldest = self.finished.front().map_or(0, |r| r.seq);
-                let mut fresh: Vec<u64> = self
-                    .finished
-                    .iter()
-                    .rev()
-                    .take_while(|r| r.seq >= first_new)
-                    .filter(|r| self.finished_shown(r))
-                    .map(|r| r.seq)
-                    .collect();
-                self.sort_finished(&mut fresh);
-                let mut old = std::mem::take(&mut self.finished_view.order);
-                old.retain(|&s| s >= oldest);
-                let merged = self.merge_finished(old, fresh);
-                self.finished_view.set_order(merged);
-            }
-        }
-        self.finished_stale = Stale::No;
-        self.live_view.scroll();
-    }
-
-    /// The finished table's filter: the search and the min duration.
-    fn finished_shown(&self, r: &FinishedRow) -> bool {
-        DurationFilter::shows(self.min_duration, r.exit.duration_ns) && self.filter.finished(r)
     }
 
     /// From when the finished rows are complete under the min duration in
@@ -545,148 +407,12 @@ impl App {
         self.duration_filter.complete_since(self.min_duration)
     }
 
-    /// How many live rows the table will show, for sizing it before
-    /// `prepare` brings its order up to date.
-    pub fn live_shown(&self) -> usize {
-        if self.live_stale {
-            self.live.values().filter(|r| self.filter.live(r)).count()
-        } else {
-            self.live_view.order.len()
-        }
-    }
-
-    /// At most how many finished rows the table will show, for sizing it.
-    pub fn finished_shown_bound(&self) -> usize {
-        match self.finished_stale {
-            Stale::No => self.finished_view.order.len(),
-            Stale::From(seq) => {
-                self.finished_view.order.len()
-                    + usize::try_from(self.next_seq.saturating_sub(seq)).unwrap_or(usize::MAX)
-            }
-            Stale::All => self.finished.len(),
-        }
-    }
-
-    /// The selected row as a key for the detail pane's scroll.
-    fn selection_key(&self) -> Option<(Focus, u64)> {
-        match self.focus {
-            Focus::Live => self
-                .live_view
-                .selected_key()
-                .map(|p| (Focus::Live, u64::from(p))),
-            Focus::Finished => self
-                .finished_view
-                .selected_key()
-                .map(|s| (Focus::Finished, s)),
-        }
-    }
-
-    /// Scrolls the detail pane when it has the keys; false when the key is
-    /// for the tables.
-    fn detail_op(&mut self, op: Op) -> bool {
-        if !(self.detail && self.detail_focus) {
-            return false;
-        }
-        let page = self.detail_page();
-        let scroll = self.detail_scroll;
-        self.detail_scroll = match op {
-            Op::Up => scroll.saturating_sub(1),
-            Op::Down => scroll.saturating_add(1),
-            Op::PageUp => scroll.saturating_sub(page),
-            Op::PageDown => scroll.saturating_add(page),
-            Op::Home => 0,
-            Op::End => u16::MAX,
-            _ => return false,
-        };
-        self.detail_for = self.selection_key();
-        self.clamp_detail();
-        true
-    }
-
-    fn detail_page(&self) -> u16 {
-        self.detail_max.1.saturating_sub(1).max(1)
-    }
-
-    fn clamp_detail(&mut self) {
-        let (lines, height) = self.detail_max;
-        self.detail_scroll = self.detail_scroll.min(lines.saturating_sub(height));
-    }
-
-    fn finished_cmp(&self, a: u64, b: u64) -> std::cmp::Ordering {
-        match (self.finished_row(a), self.finished_row(b)) {
-            (Some(x), Some(y)) => self
-                .finished_sort
-                .apply(self.finished_sort.column.compare(x, y)),
-            _ => a.cmp(&b),
-        }
-    }
-
-    fn sort_finished(&self, order: &mut [u64]) {
-        order.sort_unstable_by(|&a, &b| self.finished_cmp(a, b));
-    }
-
-    fn merge_finished(&self, old: Vec<u64>, fresh: Vec<u64>) -> Vec<u64> {
-        let mut out = Vec::with_capacity(old.len() + fresh.len());
-        let (mut i, mut j) = (0, 0);
-        while i < old.len() && j < fresh.len() {
-            if self.finished_cmp(old[i], fresh[j]).is_le() {
-                out.push(old[i]);
-                i += 1;
-            } else {
-                out.push(fresh[j]);
-                j += 1;
-            }
-        }
-        out.extend_from_slice(&old[i..]);
-        out.extend_from_slice(&fresh[j..]);
-        out
-    }
-
-    pub fn selected(&self) -> Option<Selected<'_>> {
-        match self.focus {
-            Focus::Live => self
-                .live_view
-                .selected_key()
-                .and_then(|k| self.live.get(&k))
-                .map(Selected::Live),
-            Focus::Finished => self
-                .finished_view
-                .selected_key()
-                .and_then(|k| self.finished_row(k))
-                .map(Selected::Finished),
-        }
-    }
-
-    /// The known ancestors of a process: (pid, comm), nearest first.
-    pub fn parent_chain(&self, ppid: u32) -> Vec<(u32, String)> {
-        let mut chain = Vec::new();
-        let mut pid = ppid;
-        while pid != 0 && chain.len() < 16 && !chain.iter().any(|&(p, _)| p == pid) {
-            let (comm, parent) = if let Some(row) = self.live.get(&pid) {
-                (row.info.comm.clone(), row.info.ppid)
-            } else if let Some(row) = self
-                .finished_by_pid
-                .get(&pid)
-                .and_then(|&s| self.finished_row(s))
-            {
-                // the process's name, not its last thread's
-                (row.exit.process.comm.clone(), row.exit.process.ppid)
-            } else {
-                chain.push((pid, "?".to_string()));
-                break;
-            };
-            chain.push((pid, comm));
-            pid = parent;
-        }
-        chain
-    }
-
     /// Sets the min duration: through the kernel, or here for a replay.
     fn set_min_duration(&mut self, d: Duration) -> Action {
         self.notice = None;
         if self.config.filter_in_app {
             self.min_duration = d;
-            self.finished_stale = Stale::All;
+            self.tables.finished.invalidate();
             Action::None
         } else {
             self.requested_min_duration = Some(d);
@@ -698,234 +424,15 @@ impl App {
         self.requested_min_duration.unwrap_or(self.min_duration)
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent) -> Action {
-        if keys::is_interrupt(&key) {
-            return Action::Quit;
-        }
-        match &mut self.mode {
-            Mode::Prompt(_) => self.prompt_key(key),
-            Mode::Help => {
-                if matches!(
-                    keys::lookup(&key),
-                    Some(Op::Help | Op::Quit | Op::Back | Op::Detail)
-                ) {
-                    self.mode = Mode::Normal;
-                }
-                Action::None
-            }
-            Mode::Normal => match keys::lookup(&key) {
-                Some(op) => self.run(op),
-                None => Action::None,
-            },
-        }
-    }
-
-    fn view_op(&mut self, f: impl FnOnce(&mut View<u32>), g: impl FnOnce(&mut View<u64>)) {
-        match self.focus {
-            Focus::Live => f(&mut self.live_view),
-            Focus::Finished => g(&mut self.finished_view),
-        }
-    }
-
-    fn run(&mut self, op: Op) -> Action {
-        if self.detail_op(op) {
-            return Action::None;
-        }
-        match op {
-            Op::Up => self.view_op(|v| v.move_by(-1), |v| v.move_by(-1)),
-            Op::Down => self.view_op(|v| v.move_by(1), |v| v.move_by(1)),
-            Op::PageUp => self.view_op(|v| v.page(-1), |v| v.page(-1)),
-            Op::PageDown => self.view_op(|v| v.page(1), |v| v.page(1)),
-            Op::Home => self.view_op(View::home, View::home),
-            Op::End => self.view_op(View::end, View::end),
-            // Live, Finished, then the detail pane when it is open
-            Op::SwitchTable => match (self.focus, self.detail_focus) {
-                (_, true) => {
-                    self.detail_focus = false;
-                    self.focus = Focus::Live;
-                }
-                (Focus::Live, false) => self.focus = Focus::Finished,
-                (Focus::Finished, false) if self.detail => self.detail_focus = true,
-                (Focus::Finished, false) => self.focus = Focus::Live,
-            },
-            Op::SortNext | Op::SortPrev => {
-                let next = op == Op::SortNext;
-                match self.focus {
-                    Focus::Live => {
-                        let c = self.live_sort.column;
-                        self.sort_live(if next { c.next() } else { c.prev() });
-                    }
-                    Focus::Finished => {
-                        let c = self.finished_sort.column;
-                        self.sort_finished_by(if next { c.next() } else { c.prev() });
-                    }
-                }
-            }
-            Op::SortReverse => match self.focus {
-                Focus::Live => {
-                    self.live_sort.descending = !self.live_sort.descending;
-                    self.live_stale = true;
-                }
-                Focus::Finished => {
-                    self.finished_sort.descending = !self.finished_sort.descending;
-                    self.finished_stale = Stale::All;
-                }
-            },
-            Op::Search => self.open_search(),
-            Op::MinDurationPrompt => self.open_min_duration(),
-            Op::MinDurationUp => {
-                let current = self.effective_min_duration();
-                let next = MIN_DURATION_PRESETS.iter().find(|&&p| p > current);
-                return self.set_min_duration(*next.unwrap_or(&MIN_DURATION_PRESETS[5]));
-            }
-            Op::MinDurationDown => {
-                let current = self.effective_min_duration();
-                let prev = MIN_DURATION_PRESETS.iter().rev().find(|&&p| p < current);
-                return self.set_min_duration(*prev.unwrap_or(&Duration::ZERO));
-            }
-            Op::Pause => {
-                if self.held.is_some() {
-                    self.release_held();
-                    self.held = None;
-                } else {
-                    self.held = Some(Vec::new());
-                }
-            }
-            // an opened pane takes the keys, so its arrows scroll it
-            Op::Detail => {
-                self.detail = !self.detail;
-                self.detail_focus = self.detail;
-            }
-            Op::Help => self.mode = Mode::Help,
-            Op::Back => return self.back(),
-            Op::Quit => return Action::Quit,
-        }
-        Action::None
-    }
-
-    fn sort_live(&mut self, column: LiveColumn) {
-        self.live_sort = Sort::by(column);
-        self.live_stale = true;
-    }
-
-    fn sort_finished_by(&mut self, column: FinishedColumn) {
-        self.finished_sort = Sort::by(column);
-        self.finished_stale = Stale::All;
-    }
-
     /// Puts a search in force; one that does not parse leaves the last.
     fn set_search(&mut self, text: String) -> Result<(), String> {
         self.filter = Filter::parse(&text)?;
         self.search = text;
-        self.live_stale = true;
-        self.finished_stale = Stale::All;
+        for id in ViewId::ALL {
+            self.tables.get_mut(id).invalidate();
+        }
         Ok(())
     }
-
-    /// Esc: closes what is open, innermost first (help and prompts are
-    /// handled by their modes), then clears the search; with nothing open
-    /// it quits.
-    fn back(&mut self) -> Action {
-        if self.detail {
-            self.detail = false;
-            self.detail_focus = false;
-        } else if !self.search.is_empty() {
-            // the empty search always parses
-            self.set_search(String::new()).ok();
-        } else {
-            return Action::Quit;
-        }
-        Action::None
-    }
-
-    pub fn handle_mouse(&mut self, mouse: MouseEvent, viewport: &Viewport) -> Action {
-        if self.mode != Mode::Normal {
-            return Action::None;
-        }
-        let at = Position::new(mouse.column, mouse.row);
-        let hit = |area: &Option<TableArea>| {
-            area.as_ref()
-                .filter(|t| t.header.contains(at) || t.body.contains(at))
-                .cloned()
-        };
-        let (focus, area) = match (hit(&viewport.live), hit(&viewport.finished)) {
-            (Some(a), _) => (Focus::Live, a),
-            (_, Some(a)) => (Focus::Finished, a),
-            _ => return Action::None,
-        };
-        match mouse.kind {
-            MouseEventKind::ScrollUp => self.scroll(focus, -3),
-            MouseEventKind::ScrollDown => self.scroll(focus, 3),
-            MouseEventKind::Down(MouseButton::Left) => {
-                self.focus = focus;
-                if area.header.contains(at) {
-                    let column = area
-                        .columns
-                        .iter()
-                        .position(|&(x, w)| mouse.column >= x && mouse.column < x + w);
-                    if let Some(i) = column {
-                        self.click_sort(focus, i);
-                    }
-                } else {
-                    let index = (mouse.row - area.body.y) as usize;
-                    match focus {
-                        Focus::Live => self.live_view.select_index(self.live_view.offset + index),
-                        Focus::Finished => self
-                            .finished_view
-                            .select_index(self.finished_view.offset + index),
-                    }
-                }
-            }
-            _ => {}
-        }
-        Action::None
-    }
-
-    fn scroll(&mut self, focus: Focus, delta: isize) {
-        match focus {
-            Focus::Live => self.live_view.scroll_by(delta),
-            Focus::Finished => self.finished_view.scroll_by(delta),
-        }
-    }
-
-    /// A click on a column title sorts by it; a second click reverses.
-    fn click_sort(&mut self, focus: Focus, index: usize) {
-        match focus {
-            Focus::Live => {
-                let Some(&c) = LiveColumn::ALL.get(index) else {
-                    return;
-                };
-                if self.live_sort.column == c {
-                    self.live_sort.descending = !self.live_sort.descending;
-                    self.live_stale = true;
-                } else {
-                    self.sort_live(c);
-                }
-            }
-            Focus::Finished => {
-                let Some(&c) = FinishedColumn::ALL.get(index) else {
-                    return;
-                };
-                if self.finished_sort.column == c {
-                    self.finished_sort.descending = !self.finished_sort.descending;
-                    self.finished_stale = Stale::All;
-                } else {
-                    self.sort_finished_by(c);
-                }
-            }
-        }
-    }
-}
-
-fn same_start(p: &ProcessInfo, start: WallTime, start_boot_ns: u64) -> bool {
-    (p.start_boot_ns != 0 && p.start_boot_ns == start_boot_ns) || p.start == start
-}
-
-/// Same process, not just the same pid: pid reuse must not merge rows.
-fn same_process(a: &ProcessInfo, b: &ProcessInfo) -> bool {
-    // a replay has no boot-time stamps (0): only the start time tells there
-    a.pid == b.pid
-        && ((a.start_boot_ns != 0 && a.start_boot_ns == b.start_boot_ns) || a.start == b.start)
 }
 
 /// A duration as a person types it: "0", "150ms", "2s", "1m 30s".

@@ -1,4 +1,4 @@
-//! The columns of the two tables: titles, default order and comparators.
+//! The columns of the Live and Finished tables: titles, default order and comparators.
 //! Every comparison ends in a unique tie-break, so rows never jitter.
 
 use std::cmp::Ordering;
@@ -30,7 +30,7 @@ pub struct Width {
 }
 
 impl Width {
-    const fn upto(cap: u16) -> Self {
+    pub(super) const fn upto(cap: u16) -> Self {
         Self {
             cap,
             flex: false,
@@ -46,7 +46,7 @@ impl Width {
         }
     }
 
-    const fn yields(self, yields: Yield) -> Self {
+    pub(super) const fn yields(self, yields: Yield) -> Self {
         Self { yields, ..self }
     }
 }
@@ -54,6 +54,8 @@ impl Width {
 /// What both tables' column enums offer to the generic sort code and the
 /// generic table drawer.
 pub trait Column: Copy + Eq + 'static {
+    /// what identifies a row of the table
+    type Key: Copy + Eq + Into<u64>;
     const ALL: &'static [Self];
     fn title(self) -> &'static str;
     fn width(self) -> Width;
@@ -88,6 +90,7 @@ pub enum LiveColumn {
 }
 
 impl Column for LiveColumn {
+    type Key = u32;
     const ALL: &'static [Self] = &[
         Self::Pid,
         Self::Ppid,
@@ -157,6 +160,7 @@ pub enum FinishedColumn {
 }
 
 impl Column for FinishedColumn {
+    type Key = u64;
     const ALL: &'static [Self] = &[
         Self::End,
         Self::Pid,

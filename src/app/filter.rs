@@ -17,7 +17,9 @@
 
 use crate::event::{ExitInfo, ExitStatus, ProcessInfo};
 
+use super::commands::CommandRow;
 use super::rows::{contains_folded, FinishedRow, LiveRow};
+use crate::event::{outcome_slot, CommandTotals, OUTCOME_SLOTS};
 
 /// A parsed search; the default matches everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -110,6 +112,17 @@ impl Filter {
 
     pub fn finished(&self, row: &FinishedRow) -> bool {
         self.is_empty() || self.matches(&Subject::finished(row))
+    }
+
+    /// A Commands row: words match its name, its last command lines and
+    /// its parents' names; `exit:` terms match when any run ended so;
+    /// process terms (`pid:`, `user:`) match no command.
+    pub fn command(&self, row: &CommandRow) -> bool {
+        self.is_empty()
+            || self
+                .terms
+                .iter()
+                .all(|t| t.test.matches_command(row) != t.exclude)
     }
 }
 
@@ -242,7 +255,35 @@ impl Test {
     }
 }
 
+impl Test {
+    fn matches_command(&self, row: &CommandRow) -> bool {
+        match self {
+            Test::Text { lower, .. } => {
+                contains_folded(&row.totals.comm, lower)
+                    || row.lines.iter().any(|l| contains_folded(l, lower))
+                    || row.parents.iter().any(|(p, _)| contains_folded(p, lower))
+            }
+            Test::Pid(_) | Test::Ppid(_) | Test::User { .. } => false,
+            Test::Exit(t) => t.matches_outcomes(&row.totals),
+        }
+    }
+}
+
 impl ExitTest {
+    /// Whether any run ended so, by the outcome slots (codes without a
+    /// slot of their own share one: `exit:3` matches any of them).
+    fn matches_outcomes(self, t: &CommandTotals) -> bool {
+        let slot = |status: u32| t.outcomes[outcome_slot(ExitStatus(status))];
+        let signals: u64 = t.outcomes[6..OUTCOME_SLOTS - 1].iter().sum();
+        match self {
+            ExitTest::Code(c) => slot((c as u32 & 0xff) << 8) > 0,
+            ExitTest::NotCode(0) => t.failed > 0,
+            ExitTest::NotCode(c) => t.runs > slot((c as u32 & 0xff) << 8),
+            ExitTest::Signal(sig) => slot(sig & 0x7f) > 0,
+            ExitTest::AnySignal => signals > 0,
+        }
+    }
+
     fn matches(self, status: ExitStatus) -> bool {
         match self {
             ExitTest::Code(c) => status.code() == Some(c),

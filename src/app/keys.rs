@@ -13,6 +13,7 @@ pub enum Op {
     Home,
     End,
     SwitchTable,
+    Commands,
     SortNext,
     SortPrev,
     SortReverse,
@@ -93,9 +94,16 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Plain(KeyCode::Tab), Plain(KeyCode::BackTab)],
         label: "Tab",
-        help: "next table; the detail pane when it is open",
+        help: "next view (Live, Finished, Commands), then an open pane",
         footer: Some("Switch"),
         op: Op::SwitchTable,
+    },
+    Binding {
+        keys: &[Plain(Char('c'))],
+        label: "c",
+        help: "Commands: totals per command; again to go back",
+        footer: Some("Commands"),
+        op: Op::Commands,
     },
     Binding {
         keys: &[Plain(Char('>')), Plain(F(6))],

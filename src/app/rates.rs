@@ -1,7 +1,9 @@
-//! Exec and exit rates over the last second, by event time.
+//! Exec and exit rates over the last second, and execs per second over
+//! the last minute, by event time.
 
 use std::collections::VecDeque;
 
+use super::commands::{PerSecond, WINDOW_SECS};
 use crate::event::{Origin, TraceEvent, WallTime};
 
 const BUCKET_NS: u64 = 100_000_000;
@@ -11,6 +13,7 @@ const WINDOW_NS: u64 = 1_000_000_000;
 #[derive(Clone, Debug, Default)]
 pub struct Rates {
     buckets: VecDeque<(u64, u64, u64)>,
+    execs: PerSecond,
 }
 
 impl Rates {
@@ -29,6 +32,12 @@ impl Rates {
 
     pub fn exec(&mut self, at: WallTime) {
         self.bucket(at).1 += 1;
+        self.execs.add(at, 1);
+    }
+
+    /// Execs in each whole second of the last minute, oldest first.
+    pub fn history(&self, now: WallTime) -> Vec<u64> {
+        self.execs.recent(now, WINDOW_SECS)
     }
 
     pub fn exit(&mut self, at: WallTime) {
@@ -79,6 +88,9 @@ mod tests {
         r.exit(t(950));
         assert_eq!(r.per_second(t(999)), (5, 1));
         assert_eq!(r.per_second(t(1_500)), (2, 1));
+        let history = r.history(t(2_000));
+        assert_eq!(history.len(), WINDOW_SECS);
+        assert_eq!(history[WINDOW_SECS - 2..], [5, 0]);
         r.prune(t(10_000));
         assert_eq!(r.per_second(t(10_000)), (0, 0));
         assert!(r.buckets.is_empty());

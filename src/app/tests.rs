@@ -2,7 +2,11 @@
 //! actions out.
 
 use super::*;
-use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseEvent};
+#[allow(unused_imports)]
+use crate::event::{ExitInfo, ProcessInfo};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 use super::fixtures::*;
 
@@ -27,8 +31,10 @@ fn viewport() -> Viewport {
         columns: (0..n as u16).map(|i| (i * 10, 9)).collect(),
     };
     Viewport {
-        live: Some(area(0, 10, LiveColumn::ALL.len())),
-        finished: Some(area(20, 10, FinishedColumn::ALL.len())),
+        tables: vec![
+            (ViewId::Live, area(0, 10, LiveColumn::ALL.len())),
+            (ViewId::Finished, area(20, 10, FinishedColumn::ALL.len())),
+        ],
         ..Default::default()
     }
 }
@@ -40,7 +46,9 @@ fn prepared(mut app: App) -> App {
 
 fn finished_pids(app: &mut App) -> Vec<u32> {
     app.prepare(&viewport());
-    app.finished_view
+    app.tables
+        .finished
+        .view
         .order
         .iter()
         .map(|&s| app.finished_row(s).map(|r| r.exit.process.pid).unwrap_or(0))
@@ -49,7 +57,7 @@ fn finished_pids(app: &mut App) -> Vec<u32> {
 
 fn live_pids(app: &mut App) -> Vec<u32> {
     app.prepare(&viewport());
-    app.live_view.order.clone()
+    app.tables.live.view.order.clone()
 }
 
 #[test]
@@ -73,7 +81,11 @@ fn a_process_that_begins_and_ends_in_one_batch_needs_no_live_row() {
         TraceEvent::Exec(p.clone()),
         TraceEvent::Exit(exit(p, 5, 0)),
     ]));
-    assert!(!app.live_stale, "the live table was touched");
+    assert_eq!(
+        app.tables.live.stale(),
+        table::Stale::No,
+        "the live table was touched"
+    );
     assert_eq!(finished_pids(&mut app), [10]);
     assert_eq!(
         app.finished_row(0).map(|r| r.command.as_str()),
@@ -197,7 +209,7 @@ fn finished_list_is_bounded_and_counts_evictions() {
         .collect();
     app.apply(events(exits));
     assert_eq!(app.finished_count(), 3);
-    assert_eq!(app.evicted, 2);
+    assert_eq!(app.evicted(), 2);
     assert_eq!(finished_pids(&mut app), [5, 4, 3], "newest first");
 }
 
@@ -207,14 +219,14 @@ fn incremental_and_full_sorts_agree() {
         max_finished: 50,
         ..config()
     });
-    app.focus = Focus::Finished;
+    app.view = ViewId::Finished;
     app.run(Op::SortNext); // PID
     app.run(Op::SortNext); // PPID
     app.run(Op::SortNext); // USER
     app.run(Op::SortNext); // COMM
     app.run(Op::SortNext); // DURATION
     assert_eq!(
-        app.finished_sort,
+        app.tables.finished.sort,
         Sort {
             column: FinishedColumn::Duration,
             descending: true
@@ -235,7 +247,7 @@ fn incremental_and_full_sorts_agree() {
         finished_pids(&mut app);
     }
     let incremental = finished_pids(&mut app);
-    app.finished_stale = Stale::All;
+    app.tables.finished.invalidate();
     assert_eq!(finished_pids(&mut app), incremental);
     assert_eq!(incremental.len(), 50);
 }
@@ -280,9 +292,9 @@ fn every_finished_column_sorts_both_ways_with_stable_ties() {
     ];
     for (column, ascending) in expected {
         let mut app = sample_app();
-        app.sort_finished_by(column);
-        app.finished_sort.descending = false;
-        app.finished_stale = Stale::All;
+        app.tables.finished.sort_by(column);
+        app.tables.finished.sort.descending = false;
+        app.tables.finished.invalidate();
         assert_eq!(finished_pids(&mut app), ascending, "{column:?} ascending");
         app.run(Op::SortReverse);
         let mut descending = ascending;
@@ -303,7 +315,7 @@ fn every_live_column_sorts_both_ways_with_stable_ties() {
     ];
     for (column, ascending) in expected {
         let mut app = App::new(config());
-        app.focus = Focus::Live;
+        app.view = ViewId::Live;
         app.apply(Message::Snapshot(vec![
             ProcessInfo {
                 uid: 0,
@@ -319,8 +331,8 @@ fn every_live_column_sorts_both_ways_with_stable_ties() {
                 ..process(20, "awk", 2)
             },
         ]));
-        app.sort_live(column);
-        app.live_sort.descending = false;
+        app.tables.live.sort_by(column);
+        app.tables.live.sort.descending = false;
         assert_eq!(live_pids(&mut app), ascending, "{column:?} ascending");
         app.run(Op::SortReverse);
         let mut descending = ascending;
@@ -333,21 +345,25 @@ fn every_live_column_sorts_both_ways_with_stable_ties() {
 fn sort_keys_cycle_columns_of_the_focused_table() {
     let mut app = App::new(config());
     app.handle_key(key(KeyCode::Char('>')));
-    assert_eq!(app.finished_sort.column, FinishedColumn::Pid);
+    assert_eq!(app.tables.finished.sort.column, FinishedColumn::Pid);
     app.handle_key(key(KeyCode::F(6)));
-    assert_eq!(app.finished_sort.column, FinishedColumn::Ppid);
+    assert_eq!(app.tables.finished.sort.column, FinishedColumn::Ppid);
     app.handle_key(key(KeyCode::Char('<')));
     app.handle_key(key(KeyCode::Char('<')));
-    assert_eq!(app.finished_sort.column, FinishedColumn::End);
+    assert_eq!(app.tables.finished.sort.column, FinishedColumn::End);
     app.handle_key(key(KeyCode::Char('<')));
-    assert_eq!(app.finished_sort.column, FinishedColumn::Command);
+    assert_eq!(app.tables.finished.sort.column, FinishedColumn::Command);
     app.handle_key(key(KeyCode::Char('I')));
-    assert!(app.finished_sort.descending);
+    assert!(app.tables.finished.sort.descending);
     app.handle_key(key(KeyCode::Tab));
-    assert_eq!(app.focus, Focus::Live);
+    assert_eq!(app.view, ViewId::Commands);
     app.handle_key(key(KeyCode::Char('>')));
-    assert_eq!(app.live_sort.column, LiveColumn::Ppid);
-    assert_eq!(app.finished_sort.column, FinishedColumn::Command);
+    assert_eq!(app.tables.commands.sort.column, CommandColumn::CpuPerRun);
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.view, ViewId::Live);
+    app.handle_key(key(KeyCode::Char('>')));
+    assert_eq!(app.tables.live.sort.column, LiveColumn::Ppid);
+    assert_eq!(app.tables.finished.sort.column, FinishedColumn::Command);
 }
 
 #[test]
@@ -523,7 +539,9 @@ fn navigation_keys_move_the_selection() {
     app.apply(events(exits));
     app = prepared(app);
     let selected = |app: &App| {
-        app.finished_view
+        app.tables
+            .finished
+            .view
             .selected_key()
             .and_then(|s| app.finished_row(s))
             .map(|r| r.exit.process.pid)
@@ -598,25 +616,27 @@ fn mouse_sorts_selects_and_scrolls() {
     // DURATION is the finished table's sixth column
     app.handle_mouse(click(52, 20), &vp);
     assert_eq!(
-        app.finished_sort,
+        app.tables.finished.sort,
         Sort {
             column: FinishedColumn::Duration,
             descending: true
         }
     );
     app.handle_mouse(click(52, 20), &vp);
-    assert!(!app.finished_sort.descending);
+    assert!(!app.tables.finished.sort.descending);
     app.prepare(&vp);
     app.handle_mouse(click(5, 23), &vp);
     let sel = app
-        .finished_view
+        .tables
+        .finished
+        .view
         .selected_key()
         .and_then(|s| app.finished_row(s))
         .map(|r| r.exit.process.pid);
     assert_eq!(sel, Some(30), "third row by ascending duration");
     // a click in the live table focuses it
     app.handle_mouse(click(5, 0), &vp);
-    assert_eq!(app.focus, Focus::Live);
+    assert_eq!(app.view, ViewId::Live);
     let wheel = MouseEvent {
         kind: MouseEventKind::ScrollDown,
         column: 5,
@@ -624,7 +644,7 @@ fn mouse_sorts_selects_and_scrolls() {
         modifiers: KeyModifiers::NONE,
     };
     app.handle_mouse(wheel, &vp);
-    assert_eq!(app.finished_view.cursor, 2);
+    assert_eq!(app.tables.finished.view.cursor, 2);
 }
 
 #[test]
@@ -688,11 +708,14 @@ fn rates_follow_event_time() {
 fn frames_do_not_resort_and_arrivals_merge() {
     let mut app = sample_app();
     finished_pids(&mut app);
-    assert_eq!(app.full_sorts, 1);
+    assert_eq!(app.tables.finished.full_sorts, 1);
     for _ in 0..5 {
         app.prepare(&viewport());
     }
-    assert_eq!(app.full_sorts, 1, "a frame with nothing new sorted again");
+    assert_eq!(
+        app.tables.finished.full_sorts, 1,
+        "a frame with nothing new sorted again"
+    );
     app.apply(events(vec![TraceEvent::Exit(exit(
         process(77, "new", 50),
         1,
@@ -700,10 +723,10 @@ fn frames_do_not_resort_and_arrivals_merge() {
     ))]));
     assert_eq!(finished_pids(&mut app)[0], 77);
     assert_eq!(
-        app.full_sorts, 1,
+        app.tables.finished.full_sorts, 1,
         "new rows are merged, not sorted with the rest"
     );
     app.run(Op::SortReverse);
     finished_pids(&mut app);
-    assert_eq!(app.full_sorts, 2);
+    assert_eq!(app.tables.finished.full_sorts, 2);
 }

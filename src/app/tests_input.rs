@@ -8,6 +8,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::fixtures::*;
 use super::*;
 use crate::event::ExecStep;
+#[allow(unused_imports)]
+use crate::event::{ExitInfo, ProcessInfo};
 
 fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
@@ -30,15 +32,14 @@ fn viewport() -> Viewport {
         columns: Vec::new(),
     };
     Viewport {
-        live: Some(area(0)),
-        finished: Some(area(20)),
+        tables: vec![(ViewId::Live, area(0)), (ViewId::Finished, area(20))],
         ..Default::default()
     }
 }
 
 fn live_pids(app: &mut App) -> Vec<u32> {
     app.prepare(&viewport());
-    let mut pids = app.live_view.order.clone();
+    let mut pids = app.tables.live.view.order.clone();
     pids.sort_unstable();
     pids
 }
@@ -46,7 +47,9 @@ fn live_pids(app: &mut App) -> Vec<u32> {
 fn finished_pids(app: &mut App) -> Vec<u32> {
     app.prepare(&viewport());
     let mut pids: Vec<u32> = app
-        .finished_view
+        .tables
+        .finished
+        .view
         .order
         .iter()
         .filter_map(|&s| app.finished_row(s).map(|r| r.exit.process.pid))

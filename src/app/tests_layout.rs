@@ -5,7 +5,9 @@
 use super::fixtures::*;
 use super::*;
 use crate::event::{ExecStep, FailedExec};
-use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+#[allow(unused_imports)]
+use crate::event::{ExitInfo, ProcessInfo};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn key(app: &mut App, code: KeyCode) -> Action {
     app.handle_key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -18,8 +20,10 @@ fn viewport(detail_lines: u16, detail_height: u16) -> Viewport {
         columns: (0..n as u16).map(|i| (i * 10, 9)).collect(),
     };
     Viewport {
-        live: Some(area(0, LiveColumn::ALL.len())),
-        finished: Some(area(20, FinishedColumn::ALL.len())),
+        tables: vec![
+            (ViewId::Live, area(0, LiveColumn::ALL.len())),
+            (ViewId::Finished, area(20, FinishedColumn::ALL.len())),
+        ],
         detail_lines,
         detail_height,
     }
@@ -28,7 +32,9 @@ fn viewport(detail_lines: u16, detail_height: u16) -> Viewport {
 fn finished_pids(app: &mut App) -> Vec<u32> {
     app.prepare(&viewport(0, 0));
     let mut pids: Vec<u32> = app
-        .finished_view
+        .tables
+        .finished
+        .view
         .order
         .iter()
         .filter_map(|&s| app.finished_row(s).map(|r| r.exit.process.pid))
@@ -173,7 +179,7 @@ fn the_detail_pane_scrolls_while_it_has_the_keys() {
     ));
     let vp = viewport(30, 8);
     app.prepare(&vp);
-    let first = app.finished_view.selected_key();
+    let first = app.tables.finished.view.selected_key();
     key(&mut app, KeyCode::Enter);
     assert!(app.detail && app.detail_focus);
     app.prepare(&vp);
@@ -182,7 +188,7 @@ fn the_detail_pane_scrolls_while_it_has_the_keys() {
     app.prepare(&vp);
     assert_eq!(app.detail_scroll, 2);
     assert_eq!(
-        app.finished_view.selected_key(),
+        app.tables.finished.view.selected_key(),
         first,
         "the table kept still"
     );
@@ -194,15 +200,21 @@ fn the_detail_pane_scrolls_while_it_has_the_keys() {
     assert_eq!(app.detail_scroll, 15);
     key(&mut app, KeyCode::Up);
     assert_eq!(app.detail_scroll, 14);
-    // Tab gives the keys back to the tables; another row starts at the top
+    // Tab gives the keys back to the views (the next one: Commands, then
+    // Live); another row starts at the top
     key(&mut app, KeyCode::Tab);
     assert!(!app.detail_focus);
-    assert_eq!(app.focus, Focus::Live);
+    assert_eq!(app.view, ViewId::Commands);
     key(&mut app, KeyCode::Tab);
-    assert_eq!(app.focus, Focus::Finished);
+    assert!(app.detail_focus, "the pane comes after Commands too");
+    key(&mut app, KeyCode::Tab);
+    assert!(!app.detail_focus);
+    assert_eq!(app.view, ViewId::Live);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.view, ViewId::Finished);
     key(&mut app, KeyCode::Down);
     app.prepare(&vp);
-    assert_ne!(app.finished_view.selected_key(), first);
+    assert_ne!(app.tables.finished.view.selected_key(), first);
     assert_eq!(app.detail_scroll, 0);
     // and Tab from the finished table goes to the open pane
     key(&mut app, KeyCode::Tab);
@@ -221,11 +233,17 @@ fn shown_counts_are_known_before_prepare() {
         process(1, "init", 0),
         process(2, "kthreadd", 0),
     ]));
-    assert_eq!(app.live_shown(), 2);
+    assert_eq!(app.shown_bound(ViewId::Live), 2);
     app.apply(three_exits());
-    assert!(app.finished_shown_bound() >= 3);
+    assert!(app.shown_bound(ViewId::Finished) >= 3);
     app.prepare(&viewport(0, 0));
-    assert_eq!((app.live_shown(), app.finished_shown_bound()), (2, 3));
+    assert_eq!(
+        (
+            app.shown_bound(ViewId::Live),
+            app.shown_bound(ViewId::Finished)
+        ),
+        (2, 3)
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! and the scroll position. The selection follows its row, not its index,
 //! as rows arrive and leave.
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct View<K> {
     /// row keys in display order
     pub order: Vec<K>,
@@ -14,6 +14,19 @@ pub struct View<K> {
     pub offset: usize,
     /// visible rows, from the last layout
     pub height: usize,
+}
+
+// not derived: a derive would ask K for Default
+impl<K> Default for View<K> {
+    fn default() -> Self {
+        Self {
+            order: Vec::new(),
+            cursor: 0,
+            selected: None,
+            offset: 0,
+            height: 0,
+        }
+    }
 }
 
 impl<K: Copy + PartialEq> View<K> {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use super::format;
+use super::{command_detail, format};
 use crate::app::{App, Selected};
 use crate::event::{ExecStep, Origin, ProcessInfo, Usage, WallTime};
 
@@ -16,22 +16,23 @@ use crate::event::{ExecStep, Origin, ProcessInfo, Usage, WallTime};
 const LABEL: usize = 11;
 
 /// Logical fields, before wrapping.
-struct Fields {
+#[derive(Default)]
+pub struct Fields {
     items: Vec<(&'static str, String, Style)>,
 }
 
 impl Fields {
-    fn add(&mut self, name: &'static str, value: String) {
+    pub fn add(&mut self, name: &'static str, value: String) {
         self.items.push((name, value, Style::new()));
     }
 
-    fn styled(&mut self, name: &'static str, value: String, style: Style) {
+    pub fn styled(&mut self, name: &'static str, value: String, style: Style) {
         self.items.push((name, value, style));
     }
 
     /// The fields as screen lines `width` wide: values wrap at spaces
     /// where they can, and continue under their value, not their name.
-    fn wrap(self, width: u16) -> Vec<Line<'static>> {
+    pub fn wrap(self, width: u16) -> Vec<Line<'static>> {
         let room = usize::from(width).saturating_sub(LABEL).max(8);
         let mut lines = Vec::new();
         for (name, value, style) in self.items {
@@ -200,6 +201,9 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let (p, user): (&ProcessInfo, &str) = match &selected {
         Selected::Live(r) => (&r.info, &r.user),
         Selected::Finished(r) => (&r.exit.process, &r.user),
+        Selected::Command(r) => {
+            return command_detail::lines(app, r, command_detail::split(width).1)
+        }
     };
     let mut f = Fields { items: Vec::new() };
     f.add("pid", p.pid.to_string());
@@ -222,6 +226,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
                 format::duration(app.now.0.saturating_sub(p.start.0)),
             );
         }
+        Selected::Command(_) => {}
         Selected::Finished(r) => {
             let e = &r.exit;
             f.add("ended", format::date_time(e.end, offset));
@@ -300,15 +305,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
     let scroll = app.detail_scroll.min(total.saturating_sub(inner.height));
     let mut title = vec![Span::from(" Detail ").bold()];
-    if let Some(selected) = app.selected() {
-        let p = match selected {
-            Selected::Live(r) => &r.info,
-            Selected::Finished(r) => &r.exit.process,
-        };
-        title = vec![
-            Span::from(format!(" {} ", p.comm)).bold(),
-            Span::from(format!("pid {} ", p.pid)),
-        ];
+    let selected = app.selected();
+    match &selected {
+        Some(Selected::Live(r)) => title = process_title(&r.info),
+        Some(Selected::Finished(r)) => title = process_title(&r.exit.process),
+        Some(Selected::Command(r)) => {
+            title = vec![
+                Span::from(format!(" {} ", r.totals.comm)).bold(),
+                Span::from("every run since start "),
+            ];
+        }
+        None => {}
     }
     let mut block = block.title(Line::from(title));
     if total > inner.height {
@@ -324,7 +331,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 .right_aligned(),
         );
     }
+    if let Some(Selected::Command(r)) = selected {
+        frame.render_widget(block, area);
+        return command_detail::render(frame, inner, app, r, scroll);
+    }
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)).block(block), area);
+}
+
+fn process_title(p: &ProcessInfo) -> Vec<Span<'static>> {
+    vec![
+        Span::from(format!(" {} ", p.comm)).bold(),
+        Span::from(format!("pid {} ", p.pid)),
+    ]
 }
 
 #[cfg(test)]

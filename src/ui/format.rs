@@ -18,6 +18,42 @@ pub fn duration(ns: u64) -> String {
     }
 }
 
+/// Counts as a line of eighth blocks, scaled to their largest; a zero is
+/// a blank, so "none" and "a few" differ.
+pub fn sparkline(values: &[u64]) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0).max(1);
+    values
+        .iter()
+        .map(|&v| match v {
+            0 => ' ',
+            v => BLOCKS[((v.saturating_mul(8) - 1) / max).min(7) as usize],
+        })
+        .collect()
+}
+
+/// A count in full (`2000`, not `2.0k`), as far as nine digits go.
+pub fn count(n: u64) -> String {
+    if n < 1_000_000_000 {
+        n.to_string()
+    } else {
+        format!("{:.2}G", n as f64 / 1e9)
+    }
+}
+
+/// A count with thousands separated: `1,980`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A size given in KiB, in at most 5 characters: `812K`, `35.2M`, `1.20G`.
 pub fn kib(n: u64) -> String {
     const M: u64 = 1024;
@@ -125,6 +161,24 @@ pub fn exit_sentence(status: ExitStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sparklines() {
+        assert_eq!(sparkline(&[0, 1, 4, 8]), " ▁▄█");
+        assert_eq!(sparkline(&[0, 0]), "  ");
+        assert_eq!(sparkline(&[3]), "█");
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(count(2000), "2000");
+        assert_eq!(count(999_999), "999999");
+        assert_eq!(count(123_456_789), "123456789");
+        assert_eq!(count(1_500_000_000), "1.50G");
+        assert_eq!(grouped(1980), "1,980");
+        assert_eq!(grouped(7), "7");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+    }
 
     #[test]
     fn durations() {

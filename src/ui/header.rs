@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::format;
-use crate::app::{format_duration, App};
+use crate::app::{format_duration, App, RECENT_SECS};
 use crate::source::{ReplayPosition, ReplayStage};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -48,6 +48,8 @@ fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let mut second = vec![
         Span::raw(" execs/s "),
         Span::from(execs.to_string()).bold(),
+        Span::raw(" "),
+        Span::from(exec_sparkline(app)).green(),
         Span::raw("  exits/s "),
         Span::from(exits.to_string()).bold(),
         Span::raw("  live "),
@@ -55,11 +57,11 @@ fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         Span::raw("  finished "),
         Span::from(app.finished_count().to_string()).bold(),
     ];
-    if app.evicted > 0 {
+    if app.evicted() > 0 {
         second.push(
             Span::from(format!(
                 " ({} evicted, cap {})",
-                app.evicted,
+                app.evicted(),
                 app.max_finished()
             ))
             .dark_gray(),
@@ -109,10 +111,26 @@ fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         third.push(Span::raw("  "));
         third.push(Span::styled(notice.clone(), Style::new().red()));
     }
+    // what top cannot show: the CPU of processes that already ended
+    let share = app.store.commands.cpu_share(app.now, RECENT_SECS);
+    third.push(Span::raw("  finished processes used "));
+    third.push(Span::from(format!("{share:.0} %")).bold());
+    third.push(Span::raw(format!(" of a core in {RECENT_SECS} s")));
     [first, second, third]
         .into_iter()
         .flat_map(|spans| wrap(spans, width))
         .collect()
+}
+
+/// Execs per second over the last minute, three seconds a cell, so the
+/// rates line still fits 80 columns.
+fn exec_sparkline(app: &App) -> String {
+    let cells: Vec<u64> = app
+        .exec_history()
+        .chunks(3)
+        .map(|cell| cell.iter().sum())
+        .collect();
+    format::sparkline(&cells)
 }
 
 /// Where a replay is: loading (how much of the file is checked), playing

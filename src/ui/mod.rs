@@ -1,11 +1,15 @@
 //! Drawing: `draw(frame, &app)` reads the state and draws it; it changes
 //! nothing and does no I/O. One module per region.
 
+mod command_detail;
+mod commands;
 mod detail;
+mod finished;
 mod footer;
 pub mod format;
 mod header;
 mod help;
+mod live;
 mod prompt;
 mod tables;
 mod widths;
@@ -16,7 +20,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::app::{App, Viewport};
+use crate::app::{App, ViewId, Viewport};
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
@@ -29,8 +33,8 @@ const LIVE_SHARE_PERCENT: u16 = 40;
 /// Where each region goes.
 struct Areas {
     header: Rect,
-    live: Rect,
-    finished: Rect,
+    /// the tables of the screen in focus
+    tables: Vec<(ViewId, Rect)>,
     detail: Option<Rect>,
     footer: Rect,
 }
@@ -83,13 +87,24 @@ fn areas(area: Rect, app: &App) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    let live_rows = live_height(tables.height, app.live_shown(), app.finished_shown_bound());
-    let [live, finished] =
-        Layout::vertical([Constraint::Length(live_rows), Constraint::Fill(1)]).areas(tables);
+    let tables = match app.view.screen() {
+        [ViewId::Live, ViewId::Finished] => {
+            let live_rows = live_height(
+                tables.height,
+                app.shown_bound(ViewId::Live),
+                app.shown_bound(ViewId::Finished),
+            );
+            let [live, finished] =
+                Layout::vertical([Constraint::Length(live_rows), Constraint::Fill(1)])
+                    .areas(tables);
+            vec![(ViewId::Live, live), (ViewId::Finished, finished)]
+        }
+        // a screen of one view has the space to itself
+        views => views.iter().map(|&id| (id, tables)).collect(),
+    };
     Areas {
         header,
-        live,
-        finished,
+        tables,
         detail: app.detail.then_some(detail),
         footer,
     }
@@ -104,8 +119,11 @@ pub fn viewport(area: Rect, app: &App) -> Viewport {
     let a = areas(area, app);
     let (detail_lines, detail_height) = a.detail.map_or((0, 0), |d| detail::extent(d, app));
     Viewport {
-        live: Some(tables::live_area(a.live, app)),
-        finished: Some(tables::finished_area(a.finished, app)),
+        tables: a
+            .tables
+            .iter()
+            .map(|&(id, area)| (id, tables::table_area(id, area, app)))
+            .collect(),
         detail_lines,
         detail_height,
     }
@@ -130,8 +148,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     let a = areas(area, app);
     header::render(frame, a.header, app);
-    tables::render_live(frame, a.live, app);
-    tables::render_finished(frame, a.finished, app);
+    for &(id, area) in &a.tables {
+        tables::render(id, frame, area, app);
+    }
     if let Some(detail) = a.detail {
         detail::render(frame, detail, app);
     }

@@ -258,7 +258,9 @@ fn open_detail(app: &mut App, pid: u32, width: u16, height: u16) {
     render(app, width, height);
     for _ in 0..10 {
         let at = app
-            .finished_view
+            .tables
+            .finished
+            .view
             .selected_key()
             .and_then(|s| app.finished_row(s))
             .map(|r| r.exit.process.pid);
@@ -309,6 +311,8 @@ fn detail_lists_every_exec_and_failure() {
 fn detail_shows_fixed_fields_first_and_scrolls_to_quoted_argv() {
     let mut app = build_app();
     render(&mut app, 80, 24);
+    // Finished, Commands, then Live
+    press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Tab);
     // the live table sorts by pid: rustc is the last row
     press(&mut app, KeyCode::End);

@@ -104,6 +104,7 @@ impl Tracing {
             Message::CommandFailed(e) | Message::Failed(e) | Message::Warning(e) => {
                 panic!("backend: {e}")
             }
+            Message::Commands(_) => {}
             Message::Clock(_) | Message::End => panic!("the kernel source sent a replay message"),
         }
     }

@@ -1,0 +1,170 @@
+//! Before a frame: each table on screen brings its order up to date (a
+//! full sort only when its sort or filter changed; new finished rows are
+//! merged in), and the detail pane's scroll is kept in range. Tables not
+//! on screen wait, so a hidden view costs frames nothing.
+
+use super::duration_filter::DurationFilter;
+use super::table::Stale;
+use super::{App, FinishedRow, Selected, ViewId, Viewport};
+#[cfg(test)]
+use super::{CommandRow, LiveRow};
+
+impl App {
+    /// Brings sorting, filtering and scrolling up to date for drawing.
+    pub fn prepare(&mut self, viewport: &Viewport) {
+        for &id in self.view.screen() {
+            let height = viewport.area(id).map_or(1, |t| t.body.height as usize);
+            self.tables.get_mut(id).set_height(height);
+            match id {
+                ViewId::Live => self.prepare_live(),
+                ViewId::Finished => self.prepare_finished(),
+                ViewId::Commands => self.prepare_commands(),
+            }
+        }
+        self.detail_max = (viewport.detail_lines, viewport.detail_height);
+        let key = self.selection_key();
+        if key != self.detail_for {
+            self.detail_for = key;
+            self.detail_scroll = 0;
+        }
+        self.clamp_detail();
+    }
+
+    fn prepare_live(&mut self) {
+        let table = &mut self.tables.live;
+        if table.stale() == Stale::No {
+            return table.view.scroll();
+        }
+        let (store, filter) = (&self.store, &self.filter);
+        let keys = store
+            .live_rows()
+            .filter(|r| filter.live(r))
+            .map(|r| r.info.pid)
+            .collect();
+        let row = |pid: u32| store.live_row(pid);
+        table.resort(keys, |column, a, b| match (row(a), row(b)) {
+            (Some(x), Some(y)) => column.compare(x, y),
+            _ => a.cmp(&b),
+        });
+    }
+
+    fn prepare_finished(&mut self) {
+        let store = &self.store;
+        let (min, filter) = (self.min_duration, &self.filter);
+        let shown =
+            |r: &FinishedRow| DurationFilter::shows(min, r.exit.duration_ns) && filter.finished(r);
+        let cmp = |column: super::FinishedColumn, a: u64, b: u64| match (
+            store.finished_row(a),
+            store.finished_row(b),
+        ) {
+            (Some(x), Some(y)) => column.compare(x, y),
+            _ => a.cmp(&b),
+        };
+        let table = &mut self.tables.finished;
+        match table.stale() {
+            Stale::No => table.view.scroll(),
+            Stale::All => {
+                let keys = store.finished_rows().filter(|r| shown(r)).map(|r| r.seq);
+                table.resort(keys.collect(), cmp);
+            }
+            Stale::From(first_new) => {
+                let fresh = store
+                    .finished_rows()
+                    .rev()
+                    .take_while(|r| r.seq >= first_new)
+                    .filter(|r| shown(r))
+                    .map(|r| r.seq)
+                    .collect();
+                let oldest = store.oldest_seq();
+                table.merge(fresh, |s| s >= oldest, cmp);
+            }
+        }
+    }
+
+    fn prepare_commands(&mut self) {
+        let table = &mut self.tables.commands;
+        if table.stale() == Stale::No {
+            return table.view.scroll();
+        }
+        let (commands, filter, now) = (&self.store.commands, &self.filter, self.now);
+        // a command seen finishing before the kernel's totals for it were
+        // read has no runs yet: it waits for them (a second at most)
+        let keys = commands
+            .rows()
+            .filter(|r| r.totals.runs > 0 && filter.command(r))
+            .map(|r| r.id);
+        table.resort(keys.collect(), |column, a, b| {
+            match (commands.get(a), commands.get(b)) {
+                (Some(x), Some(y)) => column.compare(x, y, now),
+                _ => a.cmp(&b),
+            }
+        });
+    }
+
+    /// How many rows a table will show, for sizing it before `prepare`
+    /// brings its order up to date (at most, for the finished table).
+    pub fn shown_bound(&self, id: ViewId) -> usize {
+        let table = self.tables.get(id);
+        match id {
+            ViewId::Live if self.tables.live.stale() != Stale::No => self
+                .store
+                .live_rows()
+                .filter(|r| self.filter.live(r))
+                .count(),
+            ViewId::Finished => match self.tables.finished.stale() {
+                Stale::No => table.shown(),
+                Stale::From(seq) => table.shown().saturating_add(
+                    usize::try_from(self.store.next_seq.saturating_sub(seq)).unwrap_or(usize::MAX),
+                ),
+                Stale::All => self.store.finished_count(),
+            },
+            ViewId::Commands if self.tables.commands.stale() != Stale::No => {
+                self.store.commands.len()
+            }
+            _ => table.shown(),
+        }
+    }
+
+    /// The selected row as a key for the detail pane's scroll.
+    pub(super) fn selection_key(&self) -> Option<(ViewId, u64)> {
+        self.tables
+            .get(self.view)
+            .selected()
+            .map(|k| (self.view, k))
+    }
+
+    pub(super) fn detail_page(&self) -> u16 {
+        self.detail_max.1.saturating_sub(1).max(1)
+    }
+
+    pub(super) fn clamp_detail(&mut self) {
+        let (lines, height) = self.detail_max;
+        self.detail_scroll = self.detail_scroll.min(lines.saturating_sub(height));
+    }
+
+    pub fn selected(&self) -> Option<Selected<'_>> {
+        let key = self.tables.get(self.view).selected()?;
+        match self.view {
+            ViewId::Live => {
+                let pid = u32::try_from(key).ok()?;
+                self.store.live_row(pid).map(Selected::Live)
+            }
+            ViewId::Finished => self.store.finished_row(key).map(Selected::Finished),
+            ViewId::Commands => self.store.commands.get(key).map(Selected::Command),
+        }
+    }
+}
+
+/// Rows as the views see them, for tests of the order.
+#[cfg(test)]
+impl App {
+    pub fn live_order(&self) -> Vec<&LiveRow> {
+        let rows = self.tables.live.view.order.iter();
+        rows.filter_map(|&p| self.store.live_row(p)).collect()
+    }
+
+    pub fn command_order(&self) -> Vec<&CommandRow> {
+        let rows = self.tables.commands.view.order.iter();
+        rows.filter_map(|&id| self.store.commands.get(id)).collect()
+    }
+}

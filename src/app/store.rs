@@ -1,0 +1,278 @@
+//! The one process store the views read: live processes, finished ones
+//! (capped, oldest evicted first), the per-command aggregates, and the
+//! indexes between them. It knows nothing of sorting, selection or keys.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use super::commands::Commands;
+use super::rows::{FinishedRow, LiveRow};
+use crate::event::{ExitInfo, FailedExec, Origin, ProcessInfo, WallTime};
+
+/// What applying something changed, so the views know what to redo.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Changed {
+    pub live: bool,
+    /// the first new finished row's seq
+    pub finished_from: Option<u64>,
+}
+
+pub struct Store {
+    /// user names, shared by every row
+    users: HashMap<u32, Arc<str>>,
+    pub(super) live: HashMap<u32, LiveRow>,
+    pub(super) finished: VecDeque<FinishedRow>,
+    max_finished: usize,
+    /// the newest finished row of each pid, for parent chains
+    finished_by_pid: HashMap<u32, u64>,
+    pub(super) next_seq: u64,
+    /// finished rows dropped to keep the list at its cap
+    pub evicted: u64,
+    pub commands: Commands,
+    seen_snapshot: bool,
+}
+
+impl Store {
+    pub fn new(users: &HashMap<u32, String>, max_finished: usize) -> Self {
+        Self {
+            users: users
+                .iter()
+                .map(|(&uid, name)| (uid, Arc::from(name.as_str())))
+                .collect(),
+            live: HashMap::new(),
+            finished: VecDeque::new(),
+            max_finished,
+            finished_by_pid: HashMap::new(),
+            next_seq: 0,
+            evicted: 0,
+            commands: Commands::default(),
+            seen_snapshot: false,
+        }
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn finished_count(&self) -> usize {
+        self.finished.len()
+    }
+
+    pub fn live_row(&self, pid: u32) -> Option<&LiveRow> {
+        self.live.get(&pid)
+    }
+
+    pub fn live_rows(&self) -> impl Iterator<Item = &LiveRow> {
+        self.live.values()
+    }
+
+    pub fn finished_row(&self, seq: u64) -> Option<&FinishedRow> {
+        let first = self.finished.front()?.seq;
+        self.finished
+            .get(usize::try_from(seq.checked_sub(first)?).ok()?)
+    }
+
+    pub fn finished_rows(&self) -> impl DoubleEndedIterator<Item = &FinishedRow> {
+        self.finished.iter()
+    }
+
+    /// The oldest finished row still kept.
+    pub fn oldest_seq(&self) -> u64 {
+        self.finished.front().map_or(self.next_seq, |r| r.seq)
+    }
+
+    fn user(&mut self, uid: u32) -> Arc<str> {
+        let name = self.users.entry(uid).or_insert_with(|| {
+            if uid == u32::MAX {
+                Arc::from("?")
+            } else {
+                Arc::from(uid.to_string())
+            }
+        });
+        Arc::clone(name)
+    }
+
+    /// A process exec'd; `ended` holds the processes whose exit is in the
+    /// same batch, which need no live row.
+    pub fn exec(
+        &mut self,
+        p: ProcessInfo,
+        now: WallTime,
+        ended: &HashSet<(u32, WallTime)>,
+    ) -> Changed {
+        if ended.contains(&(p.pid, p.start)) {
+            // an image this process exec'd before this one is gone too
+            let live = self.live.remove(&p.pid).is_some();
+            return Changed {
+                live,
+                ..Default::default()
+            };
+        }
+        let (pid, user, seen) = (p.pid, self.user(p.uid), now.max(p.start));
+        self.live.insert(pid, LiveRow::new(p, user, seen));
+        Changed {
+            live: true,
+            ..Default::default()
+        }
+    }
+
+    /// A process ended: its live row (if any) becomes a finished row.
+    pub fn exit(&mut self, mut e: ExitInfo) -> Changed {
+        let mut changed = Changed::default();
+        if self
+            .live
+            .get(&e.process.pid)
+            .is_some_and(|row| same_process(&row.info, &e.process))
+        {
+            if let Some(row) = self.live.remove(&e.process.pid) {
+                if e.process.origin == Origin::ExitOnly {
+                    // the exit alone says little: what the live row knew is
+                    // the process (the row and the detail pane then agree)
+                    e.process = ProcessInfo {
+                        ppid: e.process.ppid,
+                        ..row.info
+                    };
+                } else if e.process.history.is_empty() && !row.info.history.is_empty() {
+                    // a source that sends the exit without the process's
+                    // execs and failures: the live row has them
+                    e.process.history = row.info.history;
+                    e.process.history_dropped = row.info.history_dropped;
+                }
+            }
+            changed.live = true;
+        }
+        changed.finished_from = Some(self.push_finished(e));
+        changed
+    }
+
+    pub fn exec_failed(&mut self, f: &FailedExec) -> Changed {
+        let live = match self.live.get_mut(&f.pid) {
+            Some(row) if same_start(&row.info, f.start, f.start_boot_ns) => {
+                row.info.add_failure(f);
+                true
+            }
+            _ => false,
+        };
+        Changed {
+            live,
+            ..Default::default()
+        }
+    }
+
+    /// A replay's record of processes that left without a reported exit.
+    pub fn gone(&mut self, processes: &[(u32, WallTime)]) -> Changed {
+        let mut live = false;
+        for &(pid, start) in processes {
+            if self.live.get(&pid).is_some_and(|r| r.info.start == start) {
+                self.live.remove(&pid);
+                live = true;
+            }
+        }
+        Changed {
+            live,
+            ..Default::default()
+        }
+    }
+
+    fn push_finished(&mut self, exit: ExitInfo) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.finished_by_pid.insert(exit.process.pid, seq);
+        let user = self.user(exit.process.uid);
+        self.finished.push_back(FinishedRow::new(seq, exit, user));
+        while self.finished.len() > self.max_finished {
+            if let Some(old) = self.finished.pop_front() {
+                self.evicted += 1;
+                if self.finished_by_pid.get(&old.exit.process.pid) == Some(&old.seq) {
+                    self.finished_by_pid.remove(&old.exit.process.pid);
+                }
+            }
+        }
+        seq
+    }
+
+    /// The kernel's pid map is the live table's truth: a lost exit cannot
+    /// leave a ghost row past the next snapshot.
+    pub fn snapshot(&mut self, processes: Vec<ProcessInfo>, now: WallTime) {
+        let mut next = HashMap::with_capacity(processes.len());
+        for p in processes {
+            let first_seen = match self.live.get(&p.pid) {
+                Some(old) if same_process(&old.info, &p) => old.first_seen,
+                // the first snapshot is the starting state, not news
+                _ if !self.seen_snapshot => WallTime::default(),
+                _ => now,
+            };
+            let user = self.user(p.uid);
+            next.insert(p.pid, LiveRow::new(p, user, first_seen));
+        }
+        self.live = next;
+        self.seen_snapshot = true;
+    }
+
+    /// The name and parent of a process still known, live or finished.
+    pub fn known(&self, pid: u32) -> Option<(&str, u32)> {
+        known(&self.live, &self.finished, &self.finished_by_pid, pid)
+    }
+
+    /// What the newest finished row tells its command: its parent, its
+    /// command line, and (`count`) the run itself. Nothing is allocated
+    /// unless the command line is new to the command.
+    pub fn note_newest(&mut self, count: bool) {
+        let Some(row) = self.finished.back() else {
+            return;
+        };
+        let e = &row.exit;
+        if count {
+            self.commands.add_exit(e);
+        }
+        let parent = known(
+            &self.live,
+            &self.finished,
+            &self.finished_by_pid,
+            e.process.ppid,
+        );
+        self.commands
+            .note(e, parent.map(|(comm, _)| comm), &row.command);
+    }
+
+    /// The known ancestors of a process: (pid, comm), nearest first.
+    pub fn parent_chain(&self, ppid: u32) -> Vec<(u32, String)> {
+        let mut chain = Vec::new();
+        let mut pid = ppid;
+        while pid != 0 && chain.len() < 16 && !chain.iter().any(|&(p, _)| p == pid) {
+            let Some((comm, parent)) = self.known(pid) else {
+                chain.push((pid, "?".to_string()));
+                break;
+            };
+            chain.push((pid, comm.to_string()));
+            pid = parent;
+        }
+        chain
+    }
+}
+
+fn known<'a>(
+    live: &'a HashMap<u32, LiveRow>,
+    finished: &'a VecDeque<FinishedRow>,
+    finished_by_pid: &HashMap<u32, u64>,
+    pid: u32,
+) -> Option<(&'a str, u32)> {
+    if let Some(row) = live.get(&pid) {
+        return Some((&row.info.comm, row.info.ppid));
+    }
+    let seq = *finished_by_pid.get(&pid)?;
+    let first = finished.front()?.seq;
+    let row = finished.get(usize::try_from(seq.checked_sub(first)?).ok()?)?;
+    // the process's name, not its last thread's
+    Some((&row.exit.process.comm, row.exit.process.ppid))
+}
+
+fn same_start(p: &ProcessInfo, start: WallTime, start_boot_ns: u64) -> bool {
+    (p.start_boot_ns != 0 && p.start_boot_ns == start_boot_ns) || p.start == start
+}
+
+/// Same process, not just the same pid: pid reuse must not merge rows.
+fn same_process(a: &ProcessInfo, b: &ProcessInfo) -> bool {
+    // a replay has no boot-time stamps (0): only the start time tells there
+    a.pid == b.pid && same_start(a, b.start, b.start_boot_ns)
+}
