@@ -15,11 +15,11 @@ use anyhow::{anyhow, Context, Result};
 use libbpf_rs::RingBuffer;
 
 use crate::backlog::{self, Backlog};
-use crate::bpf::{self, KernelEvent, LoadOptions, Tracer};
+use crate::bpf::{self, LoadOptions, Tracer};
 use crate::clock::{self, BootClock};
 use crate::event::{Drops, Origin, ProcessInfo, TraceEvent};
-use crate::join::Joiner;
 use crate::orphans::Orphans;
+use crate::pipeline::Pipeline;
 use crate::procfs;
 pub use crate::source::{Command, Message};
 
@@ -163,12 +163,14 @@ fn run(
     send: &dyn Fn(Message) -> bool,
 ) -> Result<()> {
     let clock = BootClock::now();
-    let decoded: RefCell<Vec<KernelEvent>> = RefCell::new(Vec::new());
+    // shared by the ring-buffer callback, which decodes, and this loop,
+    // which joins and takes snapshots; never borrowed by both at once, as
+    // the callback runs only inside consume_raw_n
+    let pipeline = RefCell::new(Pipeline::new(clock));
     let undecodable = RefCell::new(0u64);
     let ring = tracer.ring_buffer(|bytes| {
-        match bpf::decode(bytes, &clock) {
-            Ok(event) => decoded.borrow_mut().push(event),
-            Err(_) => *undecodable.borrow_mut() += 1,
+        if pipeline.borrow_mut().push(bytes).is_err() {
+            *undecodable.borrow_mut() += 1;
         }
         0
     })?;
@@ -184,11 +186,10 @@ fn run(
 
     // the live table first, before any event: a sink (such as --record)
     // then sees the processes already running ahead of what happens next
-    let mut joiner = Joiner::default();
     let mut snapshots = Snapshots::default();
     let (taken_at, live) = snapshots.take(tracer, config, &clock);
-    joiner.replace(&live, taken_at);
-    if !send(Message::Snapshot(joiner.live())) {
+    pipeline.borrow_mut().joiner().replace(&live, taken_at);
+    if !send(Message::Snapshot(pipeline.borrow_mut().joiner().live())) {
         return Ok(());
     }
     let mut reported = Drops::default();
@@ -209,12 +210,11 @@ fn run(
         let stop = drain_commands(tracer, commands, send);
         let drain = Drain {
             ring: &ring,
-            decoded: &decoded,
-            clock: &clock,
+            pipeline: &pipeline,
             backlog,
             stopping: stop,
         };
-        match drain.run(&mut joiner, send, &mut undelivered) {
+        match drain.run(send, &mut undelivered) {
             Drained::HungUp => return Ok(()),
             // a snapshot must come after the exits that ended before it
             Drained::Behind => continue,
@@ -223,7 +223,7 @@ fn run(
 
         if stop || Instant::now() >= next_snapshot {
             let (taken_at, live) = snapshots.take(tracer, config, &clock);
-            let gone = joiner.replace(&live, taken_at);
+            let gone = pipeline.borrow_mut().joiner().replace(&live, taken_at);
             if !gone.is_empty() {
                 let time = clock.to_wall(taken_at);
                 let gone = TraceEvent::Gone {
@@ -234,7 +234,7 @@ fn run(
                     return Ok(());
                 }
             }
-            if !send(Message::Snapshot(joiner.live())) {
+            if !send(Message::Snapshot(pipeline.borrow_mut().joiner().live())) {
                 return Ok(());
             }
             let mut drops = tracer.drops()?;
@@ -281,8 +281,7 @@ enum Drained {
 /// One drain of the ring buffer, in batches of at most SLICE records.
 struct Drain<'a, 'r> {
     ring: &'a RingBuffer<'r>,
-    decoded: &'a RefCell<Vec<KernelEvent>>,
-    clock: &'a BootClock,
+    pipeline: &'a RefCell<Pipeline>,
     backlog: Option<&'a Backlog>,
     /// the last drain: everything is taken from the ring, and what the
     /// consumer has no room for is counted in `undelivered`
@@ -290,12 +289,7 @@ struct Drain<'a, 'r> {
 }
 
 impl Drain<'_, '_> {
-    fn run(
-        &self,
-        joiner: &mut Joiner,
-        send: &dyn Fn(Message) -> bool,
-        undelivered: &mut u64,
-    ) -> Drained {
+    fn run(&self, send: &dyn Fn(Message) -> bool, undelivered: &mut u64) -> Drained {
         loop {
             let full = self.backlog.is_some_and(Backlog::full);
             if full && !self.stopping {
@@ -303,8 +297,8 @@ impl Drain<'_, '_> {
             }
             let n = self.ring.consume_raw_n(SLICE);
             if full {
-                *undelivered += std::mem::take(&mut *self.decoded.borrow_mut()).len() as u64;
-            } else if !forward(self.decoded, joiner, self.clock, send) {
+                *undelivered += self.pipeline.borrow_mut().discard_pending() as u64;
+            } else if !forward(self.pipeline, send) {
                 return Drained::HungUp;
             }
             // fewer than asked (or an error): the ring was empty
@@ -338,27 +332,11 @@ fn drain_commands(
 }
 
 /// Joins and sends what the ring buffer delivered; false once nobody listens.
-fn forward(
-    decoded: &RefCell<Vec<KernelEvent>>,
-    joiner: &mut Joiner,
-    clock: &BootClock,
-    send: &dyn Fn(Message) -> bool,
-) -> bool {
-    let batch = std::mem::take(&mut *decoded.borrow_mut());
-    if batch.is_empty() {
+fn forward(pipeline: &RefCell<Pipeline>, send: &dyn Fn(Message) -> bool) -> bool {
+    let events = pipeline.borrow_mut().join_pending();
+    if events.is_empty() {
         return true;
     }
-    let events = batch
-        .into_iter()
-        .map(|event| match event {
-            KernelEvent::Exec(p) => TraceEvent::Exec(joiner.exec(p)),
-            KernelEvent::ExecFailed(f) => {
-                joiner.exec_failed(&f);
-                TraceEvent::ExecFailed(f)
-            }
-            KernelEvent::Exit(raw) => TraceEvent::Exit(joiner.exit(raw, clock)),
-        })
-        .collect();
     send(Message::Events(events))
 }
 

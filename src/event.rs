@@ -8,11 +8,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod commands;
 mod history;
+mod kernel;
 pub use commands::{
     duration_bucket, outcome_slot, CommandTotals, DURATION_BOUNDS_NS, DURATION_BUCKETS,
     OUTCOME_CORE, OUTCOME_LABELS, OUTCOME_SLOTS,
 };
 pub use history::{ExecStep, FailedExec, MAX_HISTORY, MAX_TRIED};
+pub use kernel::{KernelEvent, RawExit};
 
 /// Wall-clock time as nanoseconds since the Unix epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

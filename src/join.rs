@@ -6,9 +6,8 @@
 
 use std::collections::HashMap;
 
-use crate::bpf::RawExit;
 use crate::clock::BootClock;
-use crate::event::{ExitInfo, FailedExec, Origin, ProcessInfo, WallTime};
+use crate::event::{ExitInfo, FailedExec, Origin, ProcessInfo, RawExit, WallTime};
 
 /// Slack when matching a record from /proc (clock-tick precision) to a
 /// task's start time.
@@ -205,8 +204,9 @@ fn take_matching(records: &mut HashMap<u32, ProcessInfo>, raw: &RawExit) -> Opti
     } else {
         // the kernel had no record (forked without exec, or its map was
         // full): ours, from /proc or a failed exec, is close to the start
+        // (saturating: a start is whatever the record's bytes said)
         same_start(p, raw.start_boot_ns)
-            || p.start_boot_ns + PROC_START_SLACK_NS >= raw.start_boot_ns
+            || p.start_boot_ns.saturating_add(PROC_START_SLACK_NS) >= raw.start_boot_ns
     };
     if matches {
         records.remove(&raw.pid)

@@ -16,6 +16,7 @@ pub mod job_control;
 pub mod join;
 pub mod orphans;
 pub mod output;
+pub mod pipeline;
 pub mod procfs;
 pub mod record;
 pub mod recorder;

@@ -1,11 +1,12 @@
-//! Property tests: the ring-buffer decoder, the record reader and the
-//! sanitiser take any input without panicking, and nothing they return
-//! carries a control character.
+//! Property tests: the kernel pipeline (decode, then join), the record
+//! reader and the sanitiser take any input without panicking, and nothing
+//! they return carries a control character.
 
 use proptest::prelude::*;
 
-use tracer_tui::bpf::decode_for_fuzzing;
+use tracer_tui::clock::BootClock;
 use tracer_tui::event::{ProcessInfo, TraceEvent};
+use tracer_tui::pipeline::Pipeline;
 use tracer_tui::{record, replay, sanitize};
 
 fn is_unsafe(c: char) -> bool {
@@ -52,6 +53,16 @@ fn assert_clean(event: &TraceEvent) {
     }
 }
 
+/// One record through a fresh pipeline, as the backend would pass it on;
+/// None when it does not decode.
+fn through_pipeline(bytes: &[u8]) -> Option<TraceEvent> {
+    let mut pipeline = Pipeline::new(BootClock::now());
+    pipeline.push(bytes).ok()?;
+    let mut events = pipeline.join_pending();
+    assert_eq!(events.len(), 1, "one record, one event");
+    events.pop()
+}
+
 /// Bytes that look like kernel records: a valid kind, then anything.
 fn record_like() -> impl Strategy<Value = Vec<u8>> {
     (
@@ -70,22 +81,118 @@ fn exec_record_like() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(any::<u8>(), 0..512),
     )
         .prop_map(|(comm, filename, args)| {
-            // kind, pid, ppid, uid, start_ns, exec_ns, cgroup_id, error, flags,
-            // filename_len, args_len
-            let mut b = Vec::new();
-            b.extend(1u32.to_ne_bytes());
-            b.extend([7u32, 1, 0].iter().flat_map(|v| v.to_ne_bytes()));
-            // start_ns, exec_ns, cgroup_id; then error and flags
-            b.extend([5u64, 6, 9].iter().flat_map(|v| v.to_ne_bytes()));
-            b.extend(0i32.to_ne_bytes());
-            b.extend(0u32.to_ne_bytes());
-            b.extend((filename.len() as u16).to_ne_bytes());
-            b.extend((args.len() as u16).to_ne_bytes());
-            b.extend(comm);
-            b.extend(filename);
-            b.extend(args);
-            b
+            let head = ExecHead {
+                kind: 1,
+                pid: 7,
+                start_ns: 5,
+                exec_ns: 6,
+                error: 0,
+                flags: 0,
+            };
+            exec_bytes(&head, &comm, &filename, &args)
         })
+}
+
+/// The fixed fields of an exec record that the sequences below vary.
+#[derive(Clone, Debug)]
+struct ExecHead {
+    kind: u32,
+    pid: u32,
+    start_ns: u64,
+    exec_ns: u64,
+    error: i32,
+    flags: u32,
+}
+
+/// An exec or failed-exec record laid out as `struct exec_record` in
+/// src/bpf/tracer.h, carrying only the used part of its data, as the ring
+/// buffer does. `comm` is cut or padded to 16 bytes.
+fn exec_bytes(head: &ExecHead, comm: &[u8], filename: &[u8], args: &[u8]) -> Vec<u8> {
+    // kind, pid, ppid, uid, start_ns, exec_ns, cgroup_id, error, flags,
+    // filename_len, args_len
+    let mut b = Vec::new();
+    b.extend(head.kind.to_ne_bytes());
+    b.extend([head.pid, 1, 0].iter().flat_map(|v| v.to_ne_bytes()));
+    // start_ns, exec_ns, cgroup_id; then error and flags
+    b.extend(
+        [head.start_ns, head.exec_ns, 9]
+            .iter()
+            .flat_map(|v| v.to_ne_bytes()),
+    );
+    b.extend(head.error.to_ne_bytes());
+    b.extend(head.flags.to_ne_bytes());
+    b.extend((filename.len() as u16).to_ne_bytes());
+    b.extend((args.len() as u16).to_ne_bytes());
+    b.extend(comm.iter().copied().chain(std::iter::repeat(0)).take(16));
+    b.extend(filename);
+    b.extend(args);
+    b
+}
+
+/// An exit record laid out as `struct exit_event` in src/bpf/tracer.h,
+/// with its padding: 160 bytes.
+fn exit_bytes(pid: u32, start_ns: u64, exit_ns: u64, flags: u32, texts: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    // kind, pid, ppid, uid, exit_status, then padding to start_ns
+    b.extend(
+        [2u32, pid, 1, 0, 0x7f00, 0]
+            .iter()
+            .flat_map(|v| v.to_ne_bytes()),
+    );
+    b.extend([start_ns, exit_ns].iter().flat_map(|v| v.to_ne_bytes()));
+    b.extend(flags.to_ne_bytes());
+    // comm and thread_comm, 16 bytes each, then padding to usage
+    b.extend(texts.iter().copied().chain(std::iter::repeat(0)).take(32));
+    b.extend([0u8; 4]);
+    // usage: ten counters, any value the kernel could hold
+    b.extend((1..=10u64).flat_map(|v| (v << 40).to_ne_bytes()));
+    b
+}
+
+/// Records of a few processes (few pids, few starts) so that execs, failed
+/// execs and exits of the same process meet in the join, with any text;
+/// and among them records of any bytes.
+fn process_record() -> impl Strategy<Value = Vec<u8>> {
+    let pid = 1u32..4;
+    let start = prop_oneof![
+        Just(5u64),
+        Just(6u64),
+        Just(20_000_000u64),
+        Just(u64::MAX),
+        any::<u64>()
+    ];
+    let text = proptest::collection::vec(any::<u8>(), 0..64);
+    let exec = (
+        prop_oneof![Just(1u32), Just(3u32)],
+        pid.clone(),
+        start.clone(),
+        any::<u64>(),
+        any::<u32>(),
+        text.clone(),
+        text.clone(),
+        text.clone(),
+    )
+        .prop_map(
+            |(kind, pid, start_ns, exec_ns, flags, comm, filename, args)| {
+                let head = ExecHead {
+                    kind,
+                    pid,
+                    start_ns,
+                    exec_ns,
+                    error: 2,
+                    flags,
+                };
+                exec_bytes(&head, &comm, &filename, &args)
+            },
+        );
+    let exit = (pid, start.clone(), start, any::<u32>(), text)
+        .prop_map(|(pid, start, end, flags, texts)| exit_bytes(pid, start, end, flags, &texts));
+    prop_oneof![
+        3 => exec,
+        3 => exit,
+        1 => record_like(),
+        1 => proptest::collection::vec(any::<u8>(), 0..200),
+    ]
 }
 
 /// JSON objects with the record format's keys and values of any type.
@@ -143,23 +250,42 @@ proptest! {
 
     #[test]
     fn decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..1200)) {
-        let _ = decode_for_fuzzing(&bytes);
+        let _ = through_pipeline(&bytes);
     }
 
     #[test]
     fn decoded_records_are_clean(bytes in record_like()) {
-        if let Some(event) = decode_for_fuzzing(&bytes) {
+        if let Some(event) = through_pipeline(&bytes) {
             assert_clean(&event);
         }
     }
 
     #[test]
     fn decoded_exec_text_is_clean(bytes in exec_record_like()) {
-        let event = decode_for_fuzzing(&bytes);
+        let event = through_pipeline(&bytes);
         prop_assert!(matches!(event, Some(TraceEvent::Exec(_))), "a well-formed record did not decode");
         if let Some(event) = event {
             assert_clean(&event);
         }
+    }
+
+    /// Batches of records through one pipeline, as the backend drains the
+    /// ring: every record that decodes comes out as one event, in order,
+    /// joined with what came before, with clean text.
+    #[test]
+    fn the_pipeline_takes_any_sequence_of_records(
+        batches in proptest::collection::vec(proptest::collection::vec(process_record(), 0..12), 0..6),
+    ) {
+        let mut pipeline = Pipeline::new(BootClock::now());
+        for batch in batches {
+            let decoded = batch.iter().filter(|b| pipeline.push(b).is_ok()).count();
+            let events = pipeline.join_pending();
+            prop_assert_eq!(events.len(), decoded);
+            for event in &events {
+                assert_clean(event);
+            }
+        }
+        prop_assert!(pipeline.join_pending().is_empty());
     }
 
     #[test]
@@ -273,6 +399,47 @@ proptest! {
             ),
         }
     }
+}
+
+/// The byte layouts above are the kernel's: an exec and the exit of the
+/// same process, built by them, are decoded and joined into one process.
+#[test]
+fn the_test_records_are_laid_out_as_the_kernel_lays_them_out() {
+    let head = ExecHead {
+        kind: 1,
+        pid: 3,
+        start_ns: 1_000,
+        exec_ns: 1_500,
+        error: 0,
+        flags: 0,
+    };
+    let exec = exec_bytes(&head, b"sleep", b"/bin/sleep\0", b"sleep\x001\0");
+    // EXIT_HAD_RECORD: the start came from the pid map
+    let exit = exit_bytes(3, 1_000, 4_000, 1, b"sleep\0\0\0\0\0\0\0\0\0\0\0worker");
+    let mut pipeline = Pipeline::new(BootClock::now());
+    pipeline.push(&exec).expect("the exec decodes");
+    pipeline.push(&exit).expect("the exit decodes");
+    let events = pipeline.join_pending();
+    let [TraceEvent::Exec(p), TraceEvent::Exit(e)] = &events[..] else {
+        panic!("not an exec and an exit: {events:?}");
+    };
+    assert_eq!(
+        (p.pid, p.start_boot_ns, &p.comm),
+        (3, 1_000, &"sleep".to_string())
+    );
+    assert_eq!(e.process.filename, "/bin/sleep");
+    assert_eq!(e.process.argv, ["sleep", "1"]);
+    assert_eq!((e.duration_ns, e.status.code()), (3_000, Some(127)));
+    assert_eq!(e.exit_comm, "worker");
+    let usage = e.usage.as_ref().expect("usage from the kernel");
+    assert_eq!(
+        (usage.minor_faults, usage.involuntary_switches),
+        (4 << 40, 9 << 40)
+    );
+    assert!(
+        pipeline.joiner().is_empty(),
+        "the exit took the exec's record"
+    );
 }
 
 #[test]

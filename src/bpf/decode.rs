@@ -6,7 +6,9 @@ use std::mem::offset_of;
 
 use super::skel::types::{self, event_kind, exit_flags, record_flags};
 use crate::clock::BootClock;
-use crate::event::{split_cpu, ExitStatus, FailedExec, Origin, ProcessInfo, Usage};
+use crate::event::{
+    split_cpu, ExitStatus, FailedExec, KernelEvent, Origin, ProcessInfo, RawExit, Usage,
+};
 use crate::procfs::ProcEntry;
 use crate::sanitize;
 
@@ -33,31 +35,6 @@ pub fn from_bytes<T: Plain>(bytes: &[u8]) -> T {
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), (&mut value as *mut T).cast::<u8>(), n);
     }
     value
-}
-
-/// An exit as the kernel reported it, before it is joined with its exec.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawExit {
-    pub pid: u32,
-    pub ppid: u32,
-    pub uid: u32,
-    pub status: ExitStatus,
-    pub start_boot_ns: u64,
-    pub exit_boot_ns: u64,
-    /// the process's name (its thread-group leader's)
-    pub comm: String,
-    /// the name of the thread that ended it
-    pub thread_comm: String,
-    /// the start came from an exec record in the pid map
-    pub had_record: bool,
-    pub usage: Usage,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KernelEvent {
-    Exec(ProcessInfo),
-    ExecFailed(FailedExec),
-    Exit(RawExit),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use libbpf_rs::{
     ErrorKind, Link, MapCore, MapFlags, OpenObject, PrintLevel, RingBuffer, RingBufferBuilder,
 };
 
-pub use decode::{decode, DecodeError, KernelEvent, RawExit};
+pub use decode::{decode, DecodeError};
 
 #[allow(clippy::all, non_camel_case_types, non_upper_case_globals, dead_code)]
 mod skel {
@@ -452,20 +452,6 @@ impl<'obj> Tracer<'obj> {
 pub fn process_from_proc(entry: &ProcEntry, clock: &BootClock) -> Option<ProcessInfo> {
     let record = decode::record_from_proc(entry);
     decode::exec_record(as_bytes(&record), clock).ok()
-}
-
-/// Decodes a ring-buffer record as the backend would, joining an exit with
-/// nothing: for property tests, which feed it arbitrary bytes.
-pub fn decode_for_fuzzing(bytes: &[u8]) -> Option<crate::event::TraceEvent> {
-    let clock = BootClock::now();
-    match decode(bytes, &clock).ok()? {
-        KernelEvent::Exec(p) => Some(crate::event::TraceEvent::Exec(p)),
-        KernelEvent::ExecFailed(f) => Some(crate::event::TraceEvent::ExecFailed(f)),
-        KernelEvent::Exit(raw) => {
-            let exit = crate::join::Joiner::default().exit(raw, &clock);
-            Some(crate::event::TraceEvent::Exit(exit))
-        }
-    }
 }
 
 /// The bytes of a generated plain-data type, to write into a map.
