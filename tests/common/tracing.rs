@@ -106,7 +106,6 @@ impl Tracing {
             Message::CommandFailed(e) | Message::Failed(e) | Message::Warning(e) => {
                 panic!("backend: {e}")
             }
-            Message::Commands(_) => {}
             Message::Clock(_) | Message::End => panic!("the kernel source sent a replay message"),
         }
     }
