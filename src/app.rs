@@ -448,6 +448,8 @@ pub mod fixtures;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_commands;
+#[cfg(test)]
 mod tests_input;
 #[cfg(test)]
 mod tests_layout;

@@ -162,6 +162,10 @@ impl CommandTotals {
             return None;
         }
         let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+        if rank >= total {
+            // the longest run is known exactly (a single run's median too)
+            return Some(self.max_duration_ns);
+        }
         let mut seen = 0;
         let bucket = self
             .durations

@@ -167,6 +167,8 @@ fn dim() -> Style {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_commands;
+#[cfg(test)]
 mod tests_input;
 #[cfg(test)]
 mod tests_layout;
