@@ -10,8 +10,8 @@ use ratatui::layout::Rect;
 use ratatui::Terminal;
 
 use tracer_tui::app::{App, AppConfig, HostInfo};
-use tracer_tui::event::{ExitInfo, ExitStatus, ProcessInfo, TraceEvent, WallTime};
-use tracer_tui::source::Message;
+use tracer_tui::event::{CommandTotals, ExitInfo, ExitStatus, ProcessInfo, TraceEvent, WallTime};
+use tracer_tui::source::{CommandUpdate, Message};
 use tracer_tui::ui;
 
 const T0: u64 = 1_700_000_000_000_000_000;
@@ -154,7 +154,79 @@ fn storm_through_the_cap() {
     );
 }
 
+fn totals(i: u64, runs: u64) -> CommandTotals {
+    let mut t = CommandTotals::new(format!("command{i:05}"));
+    t.runs = runs;
+    t.failed = runs / 10;
+    t.cpu_ns = runs * (i * 7919 % 1_000_000);
+    t.duration_ns = runs * 2_000_000;
+    t.max_duration_ns = 5_000_000 + i;
+    t.max_rss_kib = 1_000 + i % 5_000;
+    t.durations[(i % 70) as usize] = runs;
+    t
+}
+
+/// The Commands view with 10,000 distinct commands: frames with nothing
+/// new, after a kernel read that changed 100 of them (a full sort), and
+/// the process views' frames with and without the commands in the store.
+fn commands_view() {
+    let n = 10_000u64;
+    let update = |round: u64, range: std::ops::Range<u64>| {
+        Message::Commands(CommandUpdate {
+            at: WallTime(T0 + round * 1_000_000_000),
+            changed: range.map(|i| totals(i, 10 + round + i % 13)).collect(),
+            restarted: 0,
+        })
+    };
+    let mut b = Bench::new(100_000);
+    time("Finished frame, no commands known", n, 200, || b.frame());
+    b.app.apply(update(1, 0..n));
+    time("Finished frame, 10,000 commands known", n, 200, || {
+        b.frame()
+    });
+    b.key('c');
+    b.frame();
+    time("Commands frame, nothing changed", n, 200, || b.frame());
+    let mut round = 2;
+    time(
+        "Commands frame after a read of 100 (CPU sort)",
+        n,
+        100,
+        || {
+            b.app
+                .apply(update(round, (round * 100) % n..(round * 100) % n + 100));
+            round += 1;
+            b.frame();
+        },
+    );
+    for _ in 0..3 {
+        b.key('>');
+    }
+    time(
+        "Commands frame after a read of 100 (P50 sort)",
+        n,
+        100,
+        || {
+            b.app
+                .apply(update(round, (round * 100) % n..(round * 100) % n + 100));
+            round += 1;
+            b.frame();
+        },
+    );
+    time("Commands frame while searching (1 char)", n, 10, || {
+        b.key('/');
+        b.key('7');
+        b.frame();
+        b.app
+            .handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    });
+    b.app
+        .handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    time("Commands frame with the detail pane", n, 100, || b.frame());
+}
+
 fn main() {
+    commands_view();
     storm_through_the_cap();
     for rows in [1_000u64, 100_000, 1_000_000] {
         let mut b = Bench::new(rows);

@@ -346,9 +346,9 @@ impl App {
             }
             Message::End => self.source_ended = true,
             Message::Commands(update) => {
+                // the view merges the changed rows back in at its next frame
                 if !self.counts_commands() {
                     self.store.commands.update(update);
-                    self.tables.commands.invalidate();
                 }
             }
         }
@@ -376,12 +376,6 @@ impl App {
                 // a replay adds up its commands from its exits; the kernel
                 // counts them all itself
                 self.store.note_newest(self.counts_commands());
-                if self.counts_commands()
-                    || self.tables.commands.sort.column == CommandColumn::Line
-                    || !self.filter.is_empty()
-                {
-                    self.tables.commands.invalidate();
-                }
                 changed
             }
             TraceEvent::ExecFailed(f) => self.store.exec_failed(&f),

@@ -5,9 +5,9 @@
 
 use super::duration_filter::DurationFilter;
 use super::table::Stale;
-use super::{App, FinishedRow, Selected, ViewId, Viewport};
 #[cfg(test)]
-use super::{CommandRow, LiveRow};
+use super::LiveRow;
+use super::{App, CommandColumn, CommandRow, FinishedRow, Selected, ViewId, Viewport};
 
 impl App {
     /// Brings sorting, filtering and scrolling up to date for drawing.
@@ -81,24 +81,35 @@ impl App {
         }
     }
 
+    /// A full sort when the sort or search changed; after a kernel read,
+    /// only the rows it changed are sorted and merged back in.
     fn prepare_commands(&mut self) {
+        let touched = self.store.commands.take_touched();
         let table = &mut self.tables.commands;
-        if table.stale() == Stale::No {
-            return table.view.scroll();
-        }
         let (commands, filter, now) = (&self.store.commands, &self.filter, self.now);
         // a command seen finishing before the kernel's totals for it were
         // read has no runs yet: it waits for them (a second at most)
-        let keys = commands
-            .rows()
-            .filter(|r| r.totals.runs > 0 && filter.command(r))
-            .map(|r| r.id);
-        table.resort(keys.collect(), |column, a, b| {
-            match (commands.get(a), commands.get(b)) {
-                (Some(x), Some(y)) => column.compare(x, y, now),
-                _ => a.cmp(&b),
+        let shown = |r: &CommandRow| r.totals.runs > 0 && filter.command(r);
+        let cmp = |column: CommandColumn, a: u64, b: u64| match (commands.get(a), commands.get(b)) {
+            (Some(x), Some(y)) => column.compare(x, y, now),
+            _ => a.cmp(&b),
+        };
+        match table.stale() {
+            Stale::All => {
+                let keys = commands.rows().filter(|r| shown(r)).map(|r| r.id);
+                table.resort(keys.collect(), cmp);
             }
-        });
+            _ if touched.is_empty() => table.view.scroll(),
+            _ => {
+                let fresh = touched
+                    .iter()
+                    .filter_map(|&id| commands.get(id))
+                    .filter(|r| shown(r))
+                    .map(|r| r.id)
+                    .collect();
+                table.merge(fresh, |id| !touched.contains(&id), cmp);
+            }
+        }
     }
 
     /// How many rows a table will show, for sizing it before `prepare`

@@ -233,3 +233,32 @@ fn search_sort_and_detail_work_on_commands() {
         _ => panic!("no command selected"),
     }
 }
+
+#[test]
+fn merging_changed_rows_agrees_with_a_full_sort() {
+    let mut app = App::new(config());
+    key(&mut app, KeyCode::Char('c'));
+    app.apply(update(
+        1,
+        (0..200)
+            .map(|i| totals(&format!("c{i}"), 5, (i * 37) % 101))
+            .collect(),
+    ));
+    names(&mut app);
+    for round in 2..20u64 {
+        let changed = (0..15)
+            .map(|j| {
+                let i = (round * 31 + j * 7) % 200;
+                totals(&format!("c{i}"), 5 + round, (i * round * 13) % 997)
+            })
+            .collect();
+        app.apply(update(round, changed));
+        let merged = names(&mut app);
+        app.tables.commands.invalidate();
+        assert_eq!(names(&mut app), merged, "round {round}");
+    }
+    assert_eq!(
+        app.tables.commands.full_sorts, 19,
+        "one full sort per check, none per read"
+    );
+}
