@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 mod commands;
 mod history;
 pub use commands::{
-    duration_bucket, outcome_slot, CommandTotals, DURATION_BOUNDS_NS, DURATION_BUCKETS, OUTCOME_CORE,
-    OUTCOME_LABELS, OUTCOME_SLOTS,
+    duration_bucket, outcome_slot, CommandTotals, DURATION_BOUNDS_NS, DURATION_BUCKETS,
+    OUTCOME_CORE, OUTCOME_LABELS, OUTCOME_SLOTS,
 };
 pub use history::{ExecStep, FailedExec, MAX_HISTORY, MAX_TRIED};
 

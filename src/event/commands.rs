@@ -245,7 +245,10 @@ mod tests {
             t.add_exit(&exit(2_000_000_000, 1 << 8, 20, 300));
         }
         t.add_exit(&exit(5_000, 11 | 0x80, 0, 50));
-        assert_eq!((t.runs, t.failed, t.cpu_ns, t.max_rss_kib), (101, 6, 1050, 300));
+        assert_eq!(
+            (t.runs, t.failed, t.cpu_ns, t.max_rss_kib),
+            (101, 6, 1050, 300)
+        );
         assert_eq!(t.outcomes[0], 95);
         assert_eq!(t.outcomes[1], 5);
         assert_eq!(t.outcomes[11], 1);
