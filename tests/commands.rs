@@ -138,7 +138,7 @@ fn every_run_counts_also_those_filtered() {
             c.runs,
             "{why}"
         );
-        assert!(c.cpu_ns > 0 && c.max_rss_kib > 0, "{why}");
+        assert!(c.max_rss_kib > 0, "{why}");
         assert!(c.max_duration_ns <= c.duration_ns, "{why}");
         assert!(c.duration_ns <= c.runs * c.max_duration_ns, "{why}");
         // the filter sent exactly the runs of 50 ms or more; on a quiet
@@ -148,6 +148,9 @@ fn every_run_counts_also_those_filtered() {
         assert!(long_runs * 100 <= c.runs, "a slow host? {why}");
     }
     assert!(ok_t.max_duration_ns < MIN_DURATION.as_nanos() as u64 * 20);
+    // a run this short may show no CPU at all: its time since the last
+    // scheduler update, and its teardown, come after the tracepoint
+    assert!(ok_t.cpu_ns > 0, "{ok_t:?}");
     assert_eq!(t.restarted, 0);
 }
 
