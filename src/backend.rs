@@ -17,6 +17,7 @@ use libbpf_rs::RingBuffer;
 use crate::backlog::{self, Backlog};
 use crate::bpf::{self, LoadOptions, Tracer};
 use crate::clock::{self, BootClock};
+use crate::command_ledger::CommandLedger;
 use crate::event::{Drops, Origin, ProcessInfo, TraceEvent};
 use crate::orphans::Orphans;
 use crate::pipeline::Pipeline;
@@ -192,6 +193,10 @@ fn run(
     if !send(Message::Snapshot(pipeline.borrow_mut().joiner().live())) {
         return Ok(());
     }
+    let mut ledger = CommandLedger::default();
+    if !send_commands(tracer, &mut ledger, &clock, send)? {
+        return Ok(());
+    }
     let mut reported = Drops::default();
     let mut next_snapshot = Instant::now() + config.snapshot_every;
     let backlog = config.backlog.as_ref();
@@ -244,6 +249,9 @@ fn run(
                 let time = clock.to_wall(clock::boot_ns());
                 send(Message::Events(vec![TraceEvent::Lost { time, drops }]));
             }
+            if !send_commands(tracer, &mut ledger, &clock, send)? {
+                return Ok(());
+            }
             next_snapshot = Instant::now() + config.snapshot_every;
         }
         if stop {
@@ -256,6 +264,19 @@ fn run(
             return Ok(());
         }
     }
+}
+
+/// Sends the per-command totals that changed since the last read; false
+/// once nobody listens.
+fn send_commands(
+    tracer: &Tracer,
+    ledger: &mut CommandLedger,
+    clock: &BootClock,
+    send: &dyn Fn(Message) -> bool,
+) -> Result<bool> {
+    let at = clock.to_wall(clock::boot_ns());
+    let update = ledger.refresh(at, |reading| tracer.read_commands(reading))?;
+    Ok(update.is_none_or(|update| send(Message::Commands(update))))
 }
 
 /// Sleeps until the kernel wakes the reader or `timeout` passes, without

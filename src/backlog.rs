@@ -65,11 +65,13 @@ impl Backlog {
     }
 }
 
-/// What a message weighs in the backlog: its events or snapshot rows.
+/// What a message weighs in the backlog: its events, snapshot rows or
+/// per-command rows.
 pub fn weight(message: &Message) -> usize {
     match message {
         Message::Events(events) => events.len(),
         Message::Snapshot(processes) => processes.len(),
+        Message::Commands(update) => update.changed.len(),
         _ => 0,
     }
 }
@@ -93,9 +95,14 @@ mod tests {
     }
 
     #[test]
-    fn weighs_events_and_snapshot_rows() {
+    fn weighs_events_and_rows() {
         assert_eq!(weight(&Message::Events(vec![])), 0);
         assert_eq!(weight(&Message::Snapshot(vec![Default::default(); 3])), 3);
         assert_eq!(weight(&Message::End), 0);
+        let update = crate::source::CommandUpdate {
+            changed: vec![crate::event::CommandTotals::new("sh"); 2],
+            ..Default::default()
+        };
+        assert_eq!(weight(&Message::Commands(update)), 2);
     }
 }

@@ -6,6 +6,7 @@ pub mod backlog;
 pub mod bpf;
 pub mod cli;
 pub mod clock;
+pub mod command_ledger;
 pub mod dashboard;
 pub mod errno;
 pub mod event;

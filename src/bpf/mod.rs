@@ -1,6 +1,7 @@
 //! The only code that touches libbpf-rs: load and attach the kernel program,
 //! read its ring buffer, and read and write its maps.
 
+mod commands;
 mod decode;
 pub mod tracefs;
 

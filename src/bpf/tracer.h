@@ -112,6 +112,8 @@ struct exit_event {
  */
 #define DURATION_BUCKETS 72
 #define OUTCOME_SLOTS 16
+/* the slot counting core dumps, also counted under their signal */
+#define OUTCOME_CORE 15
 
 struct command_key {
 	__u8 comm[TASK_COMM_LEN];

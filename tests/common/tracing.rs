@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tracer_tui::backend::{Backend, BackendConfig, Message};
 use tracer_tui::bpf::LoadOptions;
-use tracer_tui::event::{Drops, ExitInfo, FailedExec, ProcessInfo, TraceEvent};
+use tracer_tui::event::{CommandTotals, Drops, ExitInfo, FailedExec, ProcessInfo, TraceEvent};
 
 pub struct Tracing {
     pub backend: Backend,
@@ -20,6 +20,11 @@ pub struct Tracing {
     pub snapshots: Vec<Vec<ProcessInfo>>,
     pub drops: Drops,
     pub min_duration: Option<Duration>,
+    /// the newest per-command totals, by name
+    pub commands: HashMap<String, CommandTotals>,
+    /// per-command updates received, and the restarts they reported
+    pub command_updates: usize,
+    pub restarted: u64,
 }
 
 impl Tracing {
@@ -52,6 +57,9 @@ impl Tracing {
             snapshots: Vec::new(),
             drops: Drops::default(),
             min_duration: None,
+            commands: HashMap::new(),
+            command_updates: 0,
+            restarted: 0,
         };
         // the processes running before tracing are read from /proc right
         // after the program attaches: a test's own processes come after
@@ -105,6 +113,17 @@ impl Tracing {
             Message::Commands(_) => {}
             Message::CommandFailed(e) | Message::Failed(e) | Message::Warning(e) => {
                 panic!("backend: {e}")
+            }
+            Message::Commands(update) => {
+                self.command_updates += 1;
+                self.restarted += update.restarted;
+                for t in update.changed {
+                    // totals since start never go down, evictions or not
+                    if let Some(old) = self.commands.get(&t.comm) {
+                        assert!(t.runs >= old.runs, "{} went from {old:?} to {t:?}", t.comm);
+                    }
+                    self.commands.insert(t.comm.clone(), t);
+                }
             }
             Message::Clock(_) | Message::End => panic!("the kernel source sent a replay message"),
         }

@@ -1,0 +1,299 @@
+//! The backend's memory of the kernel's per-command totals: what it read
+//! last of each command, so that it sends only what changed, and totals
+//! that stay monotonic when the kernel's bounded map evicts a command and
+//! counts it afresh.
+
+use std::collections::HashMap;
+
+use crate::event::{CommandTotals, WallTime};
+use crate::source::CommandUpdate;
+
+/// Commands remembered at most: past this, those unchanged the longest and
+/// no longer in the kernel's map are forgotten (their totals start again
+/// if they come back). Each costs about 0.9 KiB (its totals, mostly the
+/// histogram), so about 60 MiB at most, on a host that ran 65,536
+/// different names.
+pub const MAX_COMMANDS: usize = 65_536;
+
+/// One command's bookkeeping.
+#[derive(Debug)]
+struct Entry {
+    /// what the kernel's map held at the last read; None once evicted
+    kernel: Option<Box<CommandTotals>>,
+    /// what earlier, evicted kernel entries counted
+    base: Option<Box<CommandTotals>>,
+    /// the read at which its totals last changed
+    changed_at: u64,
+    /// the last read that found it in the kernel's map
+    seen_at: u64,
+}
+
+impl Entry {
+    fn totals(&self) -> CommandTotals {
+        match (&self.base, &self.kernel) {
+            (Some(base), Some(kernel)) => {
+                let mut t = CommandTotals::clone(base);
+                t.merge(kernel);
+                t
+            }
+            (Some(only), None) | (None, Some(only)) => CommandTotals::clone(only),
+            (None, None) => CommandTotals::new(""),
+        }
+    }
+
+    /// The kernel evicted it: what it counted joins the base.
+    fn evicted(&mut self) {
+        let Some(old) = self.kernel.take() else {
+            return;
+        };
+        match &mut self.base {
+            Some(base) => base.merge(&old),
+            None => self.base = Some(old),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct CommandLedger {
+    entries: HashMap<String, Entry>,
+    reads: u64,
+    cap: usize,
+    /// the last read, kept so the next one reuses its memory
+    reading: Vec<CommandTotals>,
+}
+
+impl Default for CommandLedger {
+    fn default() -> Self {
+        CommandLedger::new(MAX_COMMANDS)
+    }
+}
+
+impl CommandLedger {
+    pub fn new(cap: usize) -> Self {
+        CommandLedger {
+            entries: HashMap::new(),
+            reads: 0,
+            cap: cap.max(1),
+            reading: Vec::new(),
+        }
+    }
+
+    /// Commands remembered now.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Has `read` fill a buffer kept from read to read (a full map's
+    /// reading is megabytes, which a VM faults in slowly) with a full read
+    /// of the kernel's map, then takes it in as `update` does.
+    pub fn refresh<E>(
+        &mut self,
+        at: WallTime,
+        read: impl FnOnce(&mut Vec<CommandTotals>) -> Result<(), E>,
+    ) -> Result<Option<CommandUpdate>, E> {
+        let mut reading = std::mem::take(&mut self.reading);
+        let result = read(&mut reading).map(|()| self.update(&reading, at));
+        self.reading = reading;
+        result
+    }
+
+    /// Takes in a full read of the kernel's map (one entry per name),
+    /// made at `at`. Returns the commands whose totals changed, with their
+    /// totals since start, or None when nothing did (after the first read,
+    /// which always answers).
+    ///
+    /// A command gone from the map, or whose counts fell, was evicted and
+    /// counted afresh: what it had is kept as a base under the new counts.
+    /// Runs between the last read and an eviction are lost; so is a
+    /// restart that outgrew the old counts between two reads.
+    pub fn update(&mut self, read: &[CommandTotals], at: WallTime) -> Option<CommandUpdate> {
+        self.reads += 1;
+        let now = self.reads;
+        let mut changed = Vec::new();
+        let mut restarted = 0;
+        for kernel in read {
+            // an entry inserted but not yet counted is nothing new
+            if kernel.runs == 0 {
+                continue;
+            }
+            let Some(entry) = self.entries.get_mut(&kernel.comm) else {
+                changed.push(kernel.clone());
+                let entry = Entry {
+                    kernel: Some(Box::new(kernel.clone())),
+                    base: None,
+                    changed_at: now,
+                    seen_at: now,
+                };
+                self.entries.insert(kernel.comm.clone(), entry);
+                continue;
+            };
+            entry.seen_at = now;
+            match &mut entry.kernel {
+                Some(last) if **last == *kernel => continue,
+                Some(last) if !fell(last, kernel) => (**last).clone_from(kernel),
+                _ => {
+                    if entry.kernel.is_some() {
+                        entry.evicted();
+                        restarted += 1;
+                    }
+                    entry.kernel = Some(Box::new(kernel.clone()));
+                }
+            }
+            entry.changed_at = now;
+            changed.push(entry.totals());
+        }
+        // not in this read: evicted from the kernel's map
+        for entry in self.entries.values_mut() {
+            if entry.seen_at != now && entry.kernel.is_some() {
+                entry.evicted();
+                restarted += 1;
+            }
+        }
+        self.forget_beyond_cap();
+        // the first is sent even when empty: the source counts commands
+        (now == 1 || !changed.is_empty() || restarted > 0).then_some(CommandUpdate {
+            at,
+            changed,
+            restarted,
+        })
+    }
+
+    /// Forgets the commands unchanged the longest, of those the kernel no
+    /// longer holds, down to 7/8 of the cap, so this runs once in a while
+    /// rather than at every read.
+    fn forget_beyond_cap(&mut self) {
+        if self.entries.len() <= self.cap {
+            return;
+        }
+        let mut idle: Vec<(u64, String)> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.kernel.is_none())
+            .map(|(comm, e)| (e.changed_at, comm.clone()))
+            .collect();
+        idle.sort_unstable();
+        let excess = self.entries.len() - self.cap * 7 / 8;
+        for (_, comm) in idle.into_iter().take(excess) {
+            self.entries.remove(&comm);
+        }
+    }
+}
+
+/// Whether any count fell: the kernel's entry is a newer one.
+fn fell(old: &CommandTotals, new: &CommandTotals) -> bool {
+    new.runs < old.runs
+        || new.failed < old.failed
+        || new.cpu_ns < old.cpu_ns
+        || new.duration_ns < old.duration_ns
+        || new.max_duration_ns < old.max_duration_ns
+        || new.max_rss_kib < old.max_rss_kib
+        || new.outcomes.iter().zip(&old.outcomes).any(|(n, o)| n < o)
+        || new.durations.iter().zip(&old.durations).any(|(n, o)| n < o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(comm: &str, runs: u64) -> CommandTotals {
+        let mut t = CommandTotals::new(comm);
+        t.runs = runs;
+        t.cpu_ns = runs * 10;
+        t.max_rss_kib = 100 + runs;
+        t.outcomes[0] = runs;
+        t.durations[3] = runs;
+        t
+    }
+
+    fn runs(update: &CommandUpdate) -> Vec<(String, u64)> {
+        let mut v: Vec<_> = update
+            .changed
+            .iter()
+            .map(|t| (t.comm.clone(), t.runs))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn owned(v: &[(&str, u64)]) -> Vec<(String, u64)> {
+        v.iter().map(|&(c, n)| (c.to_string(), n)).collect()
+    }
+
+    #[test]
+    fn the_first_read_sends_everything_then_only_changes() {
+        let mut l = CommandLedger::default();
+        let u = l.update(&[], WallTime(4)).unwrap();
+        assert!(u.changed.is_empty());
+        let u = l
+            .update(&[cmd("sh", 3), cmd("cc", 1)], WallTime(5))
+            .unwrap();
+        assert_eq!(u.at, WallTime(5));
+        assert_eq!(runs(&u), owned(&[("cc", 1), ("sh", 3)]));
+        assert_eq!(u.restarted, 0);
+        // nothing happened: nothing is sent
+        assert_eq!(l.update(&[cmd("cc", 1), cmd("sh", 3)], WallTime(6)), None);
+        let u = l
+            .update(&[cmd("cc", 1), cmd("sh", 4)], WallTime(7))
+            .unwrap();
+        assert_eq!(runs(&u), owned(&[("sh", 4)]));
+        assert_eq!(u.changed[0], cmd("sh", 4));
+        // a key the kernel inserted but has not counted yet
+        assert_eq!(
+            l.update(&[cmd("cc", 1), cmd("sh", 4), cmd("new", 0)], WallTime(8)),
+            None
+        );
+    }
+
+    #[test]
+    fn an_evicted_command_keeps_its_totals_and_counts_on() {
+        let mut l = CommandLedger::default();
+        l.update(&[cmd("make", 50), cmd("cc", 7)], WallTime(1));
+        // counts fell: the kernel evicted make and began again
+        let u = l
+            .update(&[cmd("make", 2), cmd("cc", 7)], WallTime(2))
+            .unwrap();
+        assert_eq!(u.restarted, 1);
+        let make = &u.changed[0];
+        assert_eq!((make.runs, make.cpu_ns, make.max_rss_kib), (52, 520, 150));
+        assert_eq!(make.durations.iter().sum::<u64>(), 52);
+        // gone from the map: evicted; its totals stand, nothing new to send
+        let u = l.update(&[cmd("make", 3)], WallTime(3)).unwrap();
+        assert_eq!((u.restarted, runs(&u)), (1, owned(&[("make", 53)])));
+        assert_eq!(l.update(&[cmd("make", 3)], WallTime(4)), None);
+        // back, counted afresh from one
+        let u = l
+            .update(&[cmd("make", 3), cmd("cc", 1)], WallTime(5))
+            .unwrap();
+        assert_eq!((u.restarted, runs(&u)), (0, owned(&[("cc", 8)])));
+        // only one count falling is enough to tell
+        let mut m = cmd("make", 4);
+        m.durations[3] = 0;
+        m.durations[4] = 4;
+        let u = l.update(&[m, cmd("cc", 1)], WallTime(6)).unwrap();
+        assert_eq!((u.restarted, runs(&u)), (1, owned(&[("make", 57)])));
+    }
+
+    #[test]
+    fn memory_is_bounded_forgetting_idle_commands_first() {
+        let mut l = CommandLedger::new(8);
+        let names: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+        // each read holds two names: the older ones are evicted
+        for pair in names.chunks(2) {
+            l.update(
+                &pair.iter().map(|n| cmd(n, 1)).collect::<Vec<_>>(),
+                WallTime(0),
+            );
+            assert!(l.len() <= 8, "{}", l.len());
+        }
+        assert!(l.entries.contains_key("c19") && l.entries.contains_key("c18"));
+        assert!(!l.entries.contains_key("c00"));
+        // those still in the kernel's map are never forgotten
+        let all: Vec<_> = names.iter().map(|n| cmd(n, 2)).collect();
+        l.update(&all, WallTime(0));
+        assert_eq!(l.len(), 20);
+    }
+}
