@@ -109,8 +109,6 @@ impl Tracing {
             }
             Message::Snapshot(s) => self.snapshots.push(s),
             Message::MinDuration(d) => self.min_duration = Some(d),
-            // per-command totals: not what these tests look at
-            Message::Commands(_) => {}
             Message::CommandFailed(e) | Message::Failed(e) | Message::Warning(e) => {
                 panic!("backend: {e}")
             }
