@@ -447,3 +447,5 @@ mod tests_commands;
 mod tests_input;
 #[cfg(test)]
 mod tests_layout;
+#[cfg(test)]
+mod tests_sort;

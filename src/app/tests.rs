@@ -10,21 +10,21 @@ use ratatui::crossterm::event::{
 
 use super::fixtures::*;
 
-fn events(list: Vec<TraceEvent>) -> Message {
+pub(super) fn events(list: Vec<TraceEvent>) -> Message {
     Message::Events(list)
 }
 
-fn key(code: KeyCode) -> KeyEvent {
+pub(super) fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
 }
 
-fn chars(app: &mut App, text: &str) {
+pub(super) fn chars(app: &mut App, text: &str) {
     for c in text.chars() {
         app.handle_key(key(KeyCode::Char(c)));
     }
 }
 
-fn viewport() -> Viewport {
+pub(super) fn viewport() -> Viewport {
     let area = |y: u16, h: u16, n: usize| TableArea {
         header: Rect::new(0, y, 100, 1),
         body: Rect::new(0, y + 1, 100, h),
@@ -39,12 +39,12 @@ fn viewport() -> Viewport {
     }
 }
 
-fn prepared(mut app: App) -> App {
+pub(super) fn prepared(mut app: App) -> App {
     app.prepare(&viewport());
     app
 }
 
-fn finished_pids(app: &mut App) -> Vec<u32> {
+pub(super) fn finished_pids(app: &mut App) -> Vec<u32> {
     app.prepare(&viewport());
     app.tables
         .finished
@@ -55,7 +55,7 @@ fn finished_pids(app: &mut App) -> Vec<u32> {
         .collect()
 }
 
-fn live_pids(app: &mut App) -> Vec<u32> {
+pub(super) fn live_pids(app: &mut App) -> Vec<u32> {
     app.prepare(&viewport());
     app.tables.live.view.order.clone()
 }
@@ -211,159 +211,6 @@ fn finished_list_is_bounded_and_counts_evictions() {
     assert_eq!(app.finished_count(), 3);
     assert_eq!(app.evicted(), 2);
     assert_eq!(finished_pids(&mut app), [5, 4, 3], "newest first");
-}
-
-#[test]
-fn incremental_and_full_sorts_agree() {
-    let mut app = App::new(AppConfig {
-        max_finished: 50,
-        ..config()
-    });
-    app.view = ViewId::Finished;
-    app.run(Op::SortNext); // PID
-    app.run(Op::SortNext); // PPID
-    app.run(Op::SortNext); // USER
-    app.run(Op::SortNext); // COMM
-    app.run(Op::SortNext); // DURATION
-    assert_eq!(
-        app.tables.finished.sort,
-        Sort {
-            column: FinishedColumn::Duration,
-            descending: true
-        }
-    );
-    for batch in 0..10u32 {
-        let exits = (0..8u32)
-            .map(|i| {
-                let pid = batch * 8 + i + 1;
-                TraceEvent::Exit(exit(
-                    process(pid, "w", pid as u64),
-                    (pid as u64 * 37) % 23,
-                    0,
-                ))
-            })
-            .collect();
-        app.apply(events(exits));
-        finished_pids(&mut app);
-    }
-    let incremental = finished_pids(&mut app);
-    app.tables.finished.invalidate();
-    assert_eq!(finished_pids(&mut app), incremental);
-    assert_eq!(incremental.len(), 50);
-}
-
-fn sample_app() -> App {
-    let mut app = App::new(config());
-    let a = ProcessInfo {
-        uid: 0,
-        ppid: 3,
-        ..process(30, "bash", 3)
-    };
-    let b = ProcessInfo {
-        ppid: 2,
-        ..process(10, "awk", 1)
-    };
-    let c = ProcessInfo {
-        ppid: 2,
-        ..process(20, "awk", 2)
-    };
-    app.apply(events(vec![
-        TraceEvent::Exec(a.clone()),
-        TraceEvent::Exec(b.clone()),
-        TraceEvent::Exec(c.clone()),
-        TraceEvent::Exit(exit(a, 300, 0)),
-        TraceEvent::Exit(exit(b, 100, 9)),
-        TraceEvent::Exit(exit(c, 100, 1 << 8)),
-    ]));
-    app
-}
-
-#[test]
-fn every_finished_column_sorts_both_ways_with_stable_ties() {
-    let expected: [(FinishedColumn, [u32; 3]); 8] = [
-        (FinishedColumn::End, [10, 20, 30]),
-        (FinishedColumn::Pid, [10, 20, 30]),
-        (FinishedColumn::Ppid, [10, 20, 30]),
-        (FinishedColumn::User, [10, 20, 30]),
-        (FinishedColumn::Comm, [10, 20, 30]),
-        (FinishedColumn::Duration, [10, 20, 30]),
-        (FinishedColumn::Exit, [30, 20, 10]),
-        (FinishedColumn::Command, [10, 20, 30]),
-    ];
-    for (column, ascending) in expected {
-        let mut app = sample_app();
-        app.tables.finished.sort_by(column);
-        app.tables.finished.sort.descending = false;
-        app.tables.finished.invalidate();
-        assert_eq!(finished_pids(&mut app), ascending, "{column:?} ascending");
-        app.run(Op::SortReverse);
-        let mut descending = ascending;
-        descending.reverse();
-        assert_eq!(finished_pids(&mut app), descending, "{column:?} descending");
-    }
-}
-
-#[test]
-fn every_live_column_sorts_both_ways_with_stable_ties() {
-    let expected: [(LiveColumn, [u32; 3]); 6] = [
-        (LiveColumn::Pid, [10, 20, 30]),
-        (LiveColumn::Ppid, [10, 20, 30]),
-        (LiveColumn::User, [10, 20, 30]),
-        (LiveColumn::Comm, [10, 20, 30]),
-        (LiveColumn::Age, [30, 20, 10]),
-        (LiveColumn::Command, [10, 20, 30]),
-    ];
-    for (column, ascending) in expected {
-        let mut app = App::new(config());
-        app.view = ViewId::Live;
-        app.apply(Message::Snapshot(vec![
-            ProcessInfo {
-                uid: 0,
-                ppid: 3,
-                ..process(30, "bash", 3)
-            },
-            ProcessInfo {
-                ppid: 2,
-                ..process(10, "awk", 1)
-            },
-            ProcessInfo {
-                ppid: 2,
-                ..process(20, "awk", 2)
-            },
-        ]));
-        app.tables.live.sort_by(column);
-        app.tables.live.sort.descending = false;
-        assert_eq!(live_pids(&mut app), ascending, "{column:?} ascending");
-        app.run(Op::SortReverse);
-        let mut descending = ascending;
-        descending.reverse();
-        assert_eq!(live_pids(&mut app), descending, "{column:?} descending");
-    }
-}
-
-#[test]
-fn sort_keys_cycle_columns_of_the_focused_table() {
-    let mut app = App::new(config());
-    app.handle_key(key(KeyCode::Char('>')));
-    assert_eq!(app.tables.finished.sort.column, FinishedColumn::Pid);
-    app.handle_key(key(KeyCode::F(6)));
-    assert_eq!(app.tables.finished.sort.column, FinishedColumn::Ppid);
-    app.handle_key(key(KeyCode::Char('<')));
-    app.handle_key(key(KeyCode::Char('<')));
-    assert_eq!(app.tables.finished.sort.column, FinishedColumn::End);
-    app.handle_key(key(KeyCode::Char('<')));
-    assert_eq!(app.tables.finished.sort.column, FinishedColumn::Command);
-    app.handle_key(key(KeyCode::Char('I')));
-    assert!(app.tables.finished.sort.descending);
-    app.handle_key(key(KeyCode::Tab));
-    assert_eq!(app.view, ViewId::Commands);
-    app.handle_key(key(KeyCode::Char('>')));
-    assert_eq!(app.tables.commands.sort.column, CommandColumn::CpuPerRun);
-    app.handle_key(key(KeyCode::Tab));
-    assert_eq!(app.view, ViewId::Live);
-    app.handle_key(key(KeyCode::Char('>')));
-    assert_eq!(app.tables.live.sort.column, LiveColumn::Ppid);
-    assert_eq!(app.tables.finished.sort.column, FinishedColumn::Command);
 }
 
 #[test]
@@ -704,29 +551,28 @@ fn rates_follow_event_time() {
     assert_eq!(app.rates(), (0, 0));
 }
 
-#[test]
-fn frames_do_not_resort_and_arrivals_merge() {
-    let mut app = sample_app();
-    finished_pids(&mut app);
-    assert_eq!(app.tables.finished.full_sorts, 1);
-    for _ in 0..5 {
-        app.prepare(&viewport());
-    }
-    assert_eq!(
-        app.tables.finished.full_sorts, 1,
-        "a frame with nothing new sorted again"
-    );
-    app.apply(events(vec![TraceEvent::Exit(exit(
-        process(77, "new", 50),
-        1,
-        0,
-    ))]));
-    assert_eq!(finished_pids(&mut app)[0], 77);
-    assert_eq!(
-        app.tables.finished.full_sorts, 1,
-        "new rows are merged, not sorted with the rest"
-    );
-    app.run(Op::SortReverse);
-    finished_pids(&mut app);
-    assert_eq!(app.tables.finished.full_sorts, 2);
+pub(super) fn sample_app() -> App {
+    let mut app = App::new(config());
+    let a = ProcessInfo {
+        uid: 0,
+        ppid: 3,
+        ..process(30, "bash", 3)
+    };
+    let b = ProcessInfo {
+        ppid: 2,
+        ..process(10, "awk", 1)
+    };
+    let c = ProcessInfo {
+        ppid: 2,
+        ..process(20, "awk", 2)
+    };
+    app.apply(events(vec![
+        TraceEvent::Exec(a.clone()),
+        TraceEvent::Exec(b.clone()),
+        TraceEvent::Exec(c.clone()),
+        TraceEvent::Exit(exit(a, 300, 0)),
+        TraceEvent::Exit(exit(b, 100, 9)),
+        TraceEvent::Exit(exit(c, 100, 1 << 8)),
+    ]));
+    app
 }
