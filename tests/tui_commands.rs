@@ -38,16 +38,22 @@ fn commands_view_counts_every_run_the_min_duration_hides() {
     };
     // comms are 15 bytes at most: keep the names short and unique
     let id = std::process::id() % 100_000;
-    let (ok, bad) = (format!("cvok{id}"), format!("cvbad{id}"));
+    let (ok, bad, slow) = (format!("cvok{id}"), format!("cvbad{id}"), format!("cvslow{id}"));
     let dir = tempfile::tempdir().expect("tempdir");
     let ok_path = named_copy(dir.path(), "/bin/true", &ok);
     let bad_path = named_copy(dir.path(), "/bin/false", &bad);
+    let slow_path = named_copy(dir.path(), "/bin/sleep", &slow);
 
     let tmux = Tmux::start(
         "commands",
         140,
         45,
-        &format!("{} -d 50ms; echo TRACER-EXIT=$?", common::bin()),
+        // a finished list of three: the slow runs pass the filter, and
+        // most are evicted from the list, yet all count
+        &format!(
+            "{} -d 50ms --max-finished 3; echo TRACER-EXIT=$?",
+            common::bin()
+        ),
     );
     tmux.wait_for("min duration 50ms", WAIT);
     for _ in 0..300 {
@@ -66,13 +72,15 @@ fn commands_view_counts_every_run_the_min_duration_hides() {
     tmux.keys(&["/"]);
     tmux.text(&format!("cv {id}"));
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait_until("300 runs and 7 failures", WAIT, |s| {
+    let screen = tmux.wait_until("300 runs, 7 failures, 6 slow runs", WAIT, |s| {
         let ok_row = row_with(s, &ok).map(cells);
         let bad_row = row_with(s, &bad).map(cells);
+        let slow_row = row_with(s, &slow).map(cells);
         ok_row.is_some_and(|c| c.get(1) == Some(&"300") && c.get(2) == Some(&"0"))
             && bad_row.is_some_and(|c| c.get(1) == Some(&"7") && c.get(2) == Some(&"7"))
+            && slow_row.is_some_and(|c| c.get(1) == Some(&"6"))
     });
-    assert!(screen.contains("Commands 2"), "{screen}");
+    assert!(screen.contains("Commands 3"), "{screen}");
 
     // sorted by FAILED (the column before CPU), most first: the false
     // copy leads
@@ -90,10 +98,14 @@ fn commands_view_counts_every_run_the_min_duration_hides() {
     }
     tmux.keys(&["Escape"]);
 
-    // Finished has none of them: the kernel kept them off
+    // Finished has none of the short ones (the kernel kept them off) and
+    // three of the slow ones (the cap)
     tmux.keys(&["c"]);
-    let screen = tmux.wait_for("no finished process matches the search", WAIT);
+    let screen = tmux.wait_for("Finished 3", WAIT);
     assert!(row_with(&screen, &ok).is_none(), "{screen}");
+    assert!(row_with(&screen, &bad).is_none(), "{screen}");
+    let slow_rows = screen.lines().filter(|l| l.contains(&slow)).count();
+    assert_eq!(slow_rows, 3, "{screen}");
 
     tmux.keys(&["q"]);
     tmux.wait_for("TRACER-EXIT=0", WAIT);
