@@ -102,14 +102,11 @@ enum exit_flags _exit_flags = 0;
 enum drop_counter _drop_counter = 0;
 
 /*
- * The process's resource use at its last thread's exit: threads that ended
- * earlier are summed in the signal struct; add this thread's own. Runs in
- * the exiting task's context, so current is the task; BTF pointer loads are
- * cheaper than a probe read per field.
+ * The process's resource use at its last thread's exit (t, current): threads
+ * that ended earlier are summed in the signal struct; add this thread's own.
  */
-static __always_inline void read_usage(struct usage *u, __u32 *flags)
+static __always_inline void read_usage(struct task_struct *t, struct usage *u, __u32 *flags)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
 	struct signal_struct *sig = t->signal;
 
 	u->runtime_ns = sig->sum_sched_runtime + t->se.sum_exec_runtime;
@@ -327,7 +324,9 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp/sched_process_exit")
 int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	/* do_exit runs in the exiting task: it is current, and BTF pointer
+	 * loads from it are cheaper than a probe read per field */
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct command_key key = {};
 	struct exec_record *r;
 	struct settings *s;
@@ -346,11 +345,11 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (bpf_core_field_exists(struct trace_event_raw_sched_process_exit, group_dead)) {
 		if (!(__u8)ctx->args[1])
 			return 0;
-	} else if (BPF_CORE_READ(task, signal, live.counter) != 0) {
+	} else if (task->signal->live.counter != 0) {
 		return 0;
 	}
 
-	pid = BPF_CORE_READ(task, tgid);
+	pid = task->tgid;
 	now = bpf_ktime_get_boot_ns();
 	r = bpf_map_lookup_elem(&pids, &pid);
 	if (r) {
@@ -367,14 +366,14 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	} else {
 		/* started before tracing, or forked without exec: the process
 		 * began when its first thread did */
-		start = BPF_CORE_READ(task, group_leader, start_boottime);
+		start = task->group_leader->start_boottime;
 		/* up to the NUL only, so one name is one key */
-		BPF_CORE_READ_STR_INTO(&key.comm, task, group_leader, comm);
+		bpf_probe_read_kernel_str(key.comm, sizeof(key.comm), task->group_leader->comm);
 	}
 
 	/* every process counts in its command's totals, also those filtered */
-	status = BPF_CORE_READ(task, exit_code);
-	read_usage(&u, &flags);
+	status = task->exit_code;
+	read_usage(task, &u, &flags);
 	count_command(&key, status, now - start, &u);
 
 	s = bpf_map_lookup_elem(&settings, &zero);
@@ -388,7 +387,7 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	}
 	e->kind = EVENT_EXIT;
 	e->pid = pid;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->ppid = task->real_parent->tgid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->exit_status = status;
 	e->start_ns = start;
@@ -397,7 +396,7 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->flags = flags;
 	/* the last thread may be a named worker: the process's name is its
 	 * leader's (a zombie leader's task_struct is still valid) */
-	BPF_CORE_READ_INTO(&e->comm, task, group_leader, comm);
+	bpf_probe_read_kernel(e->comm, sizeof(e->comm), task->group_leader->comm);
 	bpf_get_current_comm(e->thread_comm, sizeof(e->thread_comm));
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;
