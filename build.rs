@@ -15,7 +15,12 @@ fn main() {
         .clang_args(["-Wall", "-Werror", "-Isrc/bpf"])
         .build_and_generate(&out)
         .expect("building the BPF program (needs clang: run scripts/install-deps.sh)");
-    for file in [SRC, "src/bpf/tracer.h", "src/bpf/vmlinux.h"] {
+    for file in [
+        SRC,
+        "src/bpf/tracer.h",
+        "src/bpf/commands.bpf.h",
+        "src/bpf/vmlinux.h",
+    ] {
         println!("cargo:rerun-if-changed={file}");
     }
 }

@@ -54,44 +54,7 @@ struct {
 	__type(value, struct exec_record);
 } scratch SEC(".maps");
 
-/*
- * Per-command totals. LRU: a host that runs endless distinct names evicts
- * the least recently ended command rather than failing to count new ones;
- * user space notices an eviction (the name is gone, or its counts fell)
- * and keeps its totals.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct command_key);
-	__type(value, struct command_stats);
-} commands SEC(".maps");
-
-/*
- * The duration histogram's bucket bounds: DURATION_BOUNDS_NS in
- * src/event/commands.rs (R10 series, 10 us to 100 s); a test reads this
- * table back and compares.
- */
-const volatile __u64 duration_bounds[DURATION_BUCKETS - 1] = {
-	10000ULL, 12500ULL, 16000ULL, 20000ULL, 25000ULL,
-	31500ULL, 40000ULL, 50000ULL, 63000ULL, 80000ULL,
-	100000ULL, 125000ULL, 160000ULL, 200000ULL, 250000ULL,
-	315000ULL, 400000ULL, 500000ULL, 630000ULL, 800000ULL,
-	1000000ULL, 1250000ULL, 1600000ULL, 2000000ULL, 2500000ULL,
-	3150000ULL, 4000000ULL, 5000000ULL, 6300000ULL, 8000000ULL,
-	10000000ULL, 12500000ULL, 16000000ULL, 20000000ULL, 25000000ULL,
-	31500000ULL, 40000000ULL, 50000000ULL, 63000000ULL, 80000000ULL,
-	100000000ULL, 125000000ULL, 160000000ULL, 200000000ULL, 250000000ULL,
-	315000000ULL, 400000000ULL, 500000000ULL, 630000000ULL, 800000000ULL,
-	1000000000ULL, 1250000000ULL, 1600000000ULL, 2000000000ULL, 2500000000ULL,
-	3150000000ULL, 4000000000ULL, 5000000000ULL, 6300000000ULL, 8000000000ULL,
-	10000000000ULL, 12500000000ULL, 16000000000ULL, 20000000000ULL, 25000000000ULL,
-	31500000000ULL, 40000000000ULL, 50000000000ULL, 63000000000ULL, 80000000000ULL,
-	100000000000ULL,
-};
-
-/* A new command's first value: too large for the 512-byte stack. */
-const struct command_stats zero_stats = {};
+#include "commands.bpf.h"
 
 /* Anchors for BTF, so the skeleton generates Rust types for these. */
 struct exec_record _exec_record = {};
@@ -154,96 +117,15 @@ static __always_inline __u64 record_size(struct exec_record *r)
 	return n > sizeof(*r) ? sizeof(*r) : n;
 }
 
-/* The number of bounds at or below ns: a binary search in 7 fixed steps. */
-static __always_inline __u32 duration_bucket(__u64 ns)
-{
-	__u32 b = 0, idx;
-
-#pragma unroll
-	for (__u32 step = 64; step; step >>= 1) {
-		idx = b + step - 1;
-		if (idx < DURATION_BUCKETS - 1 && duration_bounds[idx] <= ns)
-			b = idx + 1;
-	}
-	return b < DURATION_BUCKETS ? b : DURATION_BUCKETS - 1;
-}
-
-/* outcome_slot in src/event/commands.rs, on the wait(2)-form status. */
-static __always_inline __u32 outcome_slot(__u32 status)
-{
-	__u32 sig = status & 0x7f;
-
-	if (!sig) {
-		switch ((status >> 8) & 0xff) {
-		case 0: return 0;
-		case 1: return 1;
-		case 2: return 2;
-		case 126: return 3;
-		case 127: return 4;
-		default: return 5;
-		}
-	}
-	switch (sig) {
-	case 1: return 6;
-	case 2: return 7;
-	case 3: return 8;
-	case 6: return 9;
-	case 9: return 10;
-	case 11: return 11;
-	case 13: return 12;
-	case 15: return 13;
-	default: return 14;
-	}
-}
-
 /*
- * Raises *p to v. Another CPU may raise it between the read and the swap:
- * then the swap fails, returns what is there now, and we compare again.
- * Each failure means another CPU raised it meanwhile; after four in a row
- * (five CPUs ending the same command at once) this one's value is let go.
- * clang emits BPF_CMPXCHG at its default -mcpu (kernel 5.12+; the program
- * already needs 5.15 for bpf_task_pt_regs).
+ * A task's comm, in two 8-byte BTF loads rather than a helper call: the
+ * kernel keeps comm NUL-padded (set_task_comm pads), and user space cuts
+ * at the first NUL anyway.
  */
-static __always_inline void atomic_max(__u64 *p, __u64 v)
+static __always_inline void copy_comm(__u8 *dst, const char *src)
 {
-	__u64 old = *(volatile __u64 *)p;
-
-	/* a bounded loop: the verifier walks its four turns */
-	for (int i = 0; i < 4 && v > old; i++) {
-		__u64 seen = __sync_val_compare_and_swap(p, old, v);
-
-		if (seen == old)
-			break;
-		old = seen;
-	}
-}
-
-/* Adds one ended process to its command's totals. */
-static __always_inline void count_command(const struct command_key *key, __u32 status,
-					  __u64 duration, const struct usage *u)
-{
-	struct command_stats *c = bpf_map_lookup_elem(&commands, key);
-	__u32 sig = status & 0x7f;
-
-	if (!c) {
-		/* EEXIST when another CPU inserted it first: either way, look again */
-		bpf_map_update_elem(&commands, key, &zero_stats, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&commands, key);
-		if (!c)
-			return;
-	}
-	__sync_fetch_and_add(&c->runs, 1);
-	/* a non-zero exit code or a signal */
-	if (status & 0xff7f)
-		__sync_fetch_and_add(&c->failed, 1);
-	__sync_fetch_and_add(&c->cpu_ns, u->runtime_ns);
-	__sync_fetch_and_add(&c->duration_ns, duration);
-	atomic_max(&c->max_duration_ns, duration);
-	atomic_max(&c->max_rss_pages, u->maxrss_pages);
-	__sync_fetch_and_add(&c->outcomes[outcome_slot(status) & (OUTCOME_SLOTS - 1)], 1);
-	if (sig && (status & 0x80))
-		__sync_fetch_and_add(&c->outcomes[OUTCOME_CORE], 1);
-	__sync_fetch_and_add(&c->durations[duration_bucket(duration)], 1);
+	((__u64 *)dst)[0] = ((const __u64 *)src)[0];
+	((__u64 *)dst)[1] = ((const __u64 *)src)[1];
 }
 
 SEC("raw_tp/sched_process_exec")
@@ -396,8 +278,8 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->flags = flags;
 	/* the last thread may be a named worker: the process's name is its
 	 * leader's (a zombie leader's task_struct is still valid) */
-	bpf_probe_read_kernel(e->comm, sizeof(e->comm), task->group_leader->comm);
-	bpf_get_current_comm(e->thread_comm, sizeof(e->thread_comm));
+	copy_comm(e->comm, task->group_leader->comm);
+	copy_comm(e->thread_comm, task->comm);
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;
 }
