@@ -176,6 +176,7 @@ fn commands_view() {
             at: WallTime(T0 + round * 1_000_000_000),
             changed: range.map(|i| totals(i, 10 + round + i % 13)).collect(),
             restarted: 0,
+            unseen: 0,
         })
     };
     let mut b = Bench::new(100_000);

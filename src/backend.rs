@@ -275,7 +275,8 @@ fn send_commands(
     send: &dyn Fn(Message) -> bool,
 ) -> Result<bool> {
     let at = clock.to_wall(clock::boot_ns());
-    let update = ledger.refresh(at, |reading| tracer.read_commands(reading))?;
+    let inserted = tracer.commands_inserted();
+    let update = ledger.refresh(at, inserted, |reading| tracer.read_commands(reading))?;
     Ok(update.is_none_or(|update| send(Message::Commands(update))))
 }
 

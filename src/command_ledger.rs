@@ -60,6 +60,13 @@ pub struct CommandLedger {
     cap: usize,
     /// the last read, kept so the next one reuses its memory
     reading: Vec<CommandTotals>,
+    /// kernel entries found: a name new to the ledger, back after an
+    /// eviction, or counted afresh
+    sightings: u64,
+    /// the kernel's count of entries it inserted, at the last read
+    inserted: u64,
+    /// the unseen count last sent: it never goes down
+    unseen: u64,
 }
 
 impl Default for CommandLedger {
@@ -75,6 +82,9 @@ impl CommandLedger {
             reads: 0,
             cap: cap.max(1),
             reading: Vec::new(),
+            sightings: 0,
+            inserted: 0,
+            unseen: 0,
         }
     }
 
@@ -90,11 +100,15 @@ impl CommandLedger {
     /// Has `read` fill a buffer kept from read to read (a full map's
     /// reading is megabytes, which a VM faults in slowly) with a full read
     /// of the kernel's map, then takes it in as `update` does.
+    /// `inserted` is the kernel's count of entries it inserted, read just
+    /// before: those never found by a read were evicted unseen.
     pub fn refresh<E>(
         &mut self,
         at: WallTime,
+        inserted: u64,
         read: impl FnOnce(&mut Vec<CommandTotals>) -> Result<(), E>,
     ) -> Result<Option<CommandUpdate>, E> {
+        self.inserted = inserted;
         let mut reading = std::mem::take(&mut self.reading);
         let result = read(&mut reading).map(|()| self.update(&reading, at));
         self.reading = reading;
@@ -115,12 +129,15 @@ impl CommandLedger {
         let now = self.reads;
         let mut changed = Vec::new();
         let mut restarted = 0;
+        let mut not_yet_counted = 0;
         for kernel in read {
             // an entry inserted but not yet counted is nothing new
             if kernel.runs == 0 {
+                not_yet_counted += 1;
                 continue;
             }
             let Some(entry) = self.entries.get_mut(&kernel.comm) else {
+                self.sightings += 1;
                 changed.push(kernel.clone());
                 let entry = Entry {
                     kernel: Some(Box::new(kernel.clone())),
@@ -140,6 +157,7 @@ impl CommandLedger {
                         entry.evicted();
                         restarted += 1;
                     }
+                    self.sightings += 1;
                     entry.kernel = Some(Box::new(kernel.clone()));
                 }
             }
@@ -154,12 +172,24 @@ impl CommandLedger {
             }
         }
         self.forget_beyond_cap();
+        let unseen = self.unseen_now(not_yet_counted).max(self.unseen);
+        let news = !changed.is_empty() || restarted > 0 || unseen > self.unseen;
+        self.unseen = unseen;
         // the first is sent even when empty: the source counts commands
-        (now == 1 || !changed.is_empty() || restarted > 0).then_some(CommandUpdate {
+        (now == 1 || news).then_some(CommandUpdate {
             at,
             changed,
             restarted,
+            unseen,
         })
+    }
+
+    /// Entries the kernel inserted that no read found (those inserted but
+    /// not counted yet aside).
+    fn unseen_now(&self, not_yet_counted: u64) -> u64 {
+        self.inserted
+            .saturating_sub(self.sightings)
+            .saturating_sub(not_yet_counted)
     }
 
     /// Forgets the commands unchanged the longest, of those the kernel no
@@ -295,5 +325,45 @@ mod tests {
         let all: Vec<_> = names.iter().map(|n| cmd(n, 2)).collect();
         l.update(&all, WallTime(0));
         assert_eq!(l.len(), 20);
+    }
+
+    #[test]
+    fn names_inserted_and_evicted_between_reads_are_counted_unseen() {
+        let mut l = CommandLedger::default();
+        let read = |l: &mut CommandLedger, inserted: u64, entries: Vec<CommandTotals>| {
+            l.refresh(WallTime(1), inserted, |out: &mut Vec<CommandTotals>| {
+                *out = entries;
+                Ok::<(), ()>(())
+            })
+            .unwrap()
+        };
+        let u = read(&mut l, 2, vec![cmd("a", 1), cmd("b", 1)]).unwrap();
+        assert_eq!(u.unseen, 0);
+        // three more inserted; one found, one not counted yet, one gone
+        let mut fresh = cmd("d", 0);
+        fresh.runs = 0;
+        let u = read(
+            &mut l,
+            5,
+            vec![cmd("a", 1), cmd("b", 1), cmd("c", 1), fresh],
+        )
+        .unwrap();
+        assert_eq!((u.unseen, runs(&u)), (1, owned(&[("c", 1)])));
+        // the one not counted yet is found: nothing more unseen, nothing sent
+        let u = read(
+            &mut l,
+            5,
+            vec![cmd("a", 1), cmd("b", 1), cmd("c", 1), cmd("d", 1)],
+        );
+        assert_eq!(
+            u.map(|u| (u.unseen, runs(&u))),
+            Some((1, owned(&[("d", 1)])))
+        );
+        assert!(read(
+            &mut l,
+            5,
+            vec![cmd("a", 1), cmd("b", 1), cmd("c", 1), cmd("d", 1)]
+        )
+        .is_none());
     }
 }

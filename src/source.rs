@@ -48,6 +48,9 @@ pub struct CommandUpdate {
     /// commands the kernel's bounded map evicted and counted afresh: runs
     /// between the last read and an eviction are not in the totals
     pub restarted: u64,
+    /// names the kernel's full map took in and evicted between two reads:
+    /// their runs are not counted at all (a total since start)
+    pub unseen: u64,
 }
 
 /// Where a replay is: its clock, between the recording's first moment and

@@ -299,7 +299,20 @@ fn evictions_keep_totals_and_reading_a_full_map_is_cheap() {
     // from strict (a CPU short of free nodes may take one another CPU added
     // recently), and 0.3-12 % of these 9,500 went unseen here. Those in the
     // map at the last read, most of its 8,192, are surely seen.
-    eprintln!("{} of {} names seen", ours.len(), links.len());
+    eprintln!(
+        "{} of {} names seen, {} counted unseen",
+        ours.len(),
+        links.len(),
+        t.unseen
+    );
+    // none is lost silently: each of ours was seen or counted as unseen
+    assert!(
+        ours.len() as u64 + t.unseen >= links.len() as u64,
+        "{} seen + {} unseen < {}",
+        ours.len(),
+        t.unseen,
+        links.len()
+    );
     assert!(
         ours.len() >= 7_000,
         "{} of {} names seen",

@@ -38,7 +38,11 @@ fn commands_view_counts_every_run_the_min_duration_hides() {
     };
     // comms are 15 bytes at most: keep the names short and unique
     let id = std::process::id() % 100_000;
-    let (ok, bad, slow) = (format!("cvok{id}"), format!("cvbad{id}"), format!("cvslow{id}"));
+    let (ok, bad, slow) = (
+        format!("cvok{id}"),
+        format!("cvbad{id}"),
+        format!("cvslow{id}"),
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let ok_path = named_copy(dir.path(), "/bin/true", &ok);
     let bad_path = named_copy(dir.path(), "/bin/false", &bad);
@@ -64,6 +68,12 @@ fn commands_view_counts_every_run_the_min_duration_hides() {
             .status()
             .expect("run the false copy");
         assert_eq!(status.code(), Some(1));
+    }
+    for _ in 0..6 {
+        Command::new(&slow_path)
+            .arg("0.06")
+            .status()
+            .expect("run the sleep copy");
     }
 
     // every run counted, though none lived the 50 ms Finished asks for

@@ -164,6 +164,9 @@ pub struct Commands {
     /// commands the kernel evicted from its bounded map and counted
     /// afresh: their runs between a read and the eviction are missing
     pub kernel_restarted: u64,
+    /// names the kernel's full map took in and evicted between two reads:
+    /// their runs are not counted
+    pub kernel_unseen: u64,
 }
 
 impl Commands {
@@ -227,6 +230,7 @@ impl Commands {
         self.runs.add(at, runs);
         self.cpu.add(at, cpu);
         self.kernel_restarted += update.restarted;
+        self.kernel_unseen = self.kernel_unseen.max(update.unseen);
         self.bound();
     }
 
@@ -344,6 +348,7 @@ mod tests {
             at: WallTime(T),
             changed: vec![t.clone()],
             restarted: 0,
+            unseen: 0,
         });
         t.runs = 15;
         t.cpu_ns = 5 * NS;
@@ -351,6 +356,7 @@ mod tests {
             at: WallTime(T + NS),
             changed: vec![t],
             restarted: 1,
+            unseen: 0,
         });
         let row = c.by_name("make").unwrap();
         assert_eq!(row.totals.runs, 15);

@@ -59,6 +59,7 @@ fn update(at_s: u64, changed: Vec<CommandTotals>) -> Message {
         at: WallTime(T0 + at_s * SEC),
         changed,
         restarted: 0,
+        unseen: 0,
     })
 }
 

@@ -48,6 +48,9 @@ const volatile __u64 duration_bounds[DURATION_BUCKETS - 1] = {
 const struct command_stats zero_stats = {};
 
 /* The number of bounds at or below ns: a binary search in 7 fixed steps. */
+/* Entries inserted into the commands map since load (read through .bss). */
+__u64 commands_inserted = 0;
+
 static __always_inline __u32 duration_bucket(__u64 ns)
 {
 	__u32 b = 0, idx;
@@ -119,8 +122,11 @@ static __always_inline void count_command(const struct command_key *key, __u32 s
 	__u32 sig = status & 0x7f;
 
 	if (!c) {
-		/* EEXIST when another CPU inserted it first: either way, look again */
-		bpf_map_update_elem(&commands, key, &zero_stats, BPF_NOEXIST);
+		/* EEXIST when another CPU inserted it first: either way, look
+		 * again. Inserts are counted so user space can tell how many
+		 * names came and were evicted between two of its reads. */
+		if (bpf_map_update_elem(&commands, key, &zero_stats, BPF_NOEXIST) == 0)
+			__sync_fetch_and_add(&commands_inserted, 1);
 		c = bpf_map_lookup_elem(&commands, key);
 		if (!c)
 			return;

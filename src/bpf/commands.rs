@@ -42,6 +42,15 @@ impl Tracer<'_> {
     /// visible name: names that read the same once cleaned (invalid UTF-8,
     /// control characters) are added together. `out` is reused from read
     /// to read, so a second's read does not fault in megabytes afresh.
+    /// Names the kernel has inserted into its per-command map since load.
+    pub fn commands_inserted(&self) -> u64 {
+        self.skel.maps.bss_data.as_deref().map_or(0, |bss| {
+            // SAFETY: the field lives in the map's mmapped .bss, which the
+            // kernel updates under us: read it fresh, as a volatile.
+            unsafe { std::ptr::read_volatile(&bss.commands_inserted) }
+        })
+    }
+
     pub fn read_commands(&self, out: &mut Vec<CommandTotals>) -> Result<()> {
         let map = &self.skel.maps.commands;
         out.clear();

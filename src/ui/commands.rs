@@ -35,6 +35,16 @@ impl ViewRows for CommandColumn {
                 .yellow(),
             );
         }
+        if commands.kernel_unseen > 0 {
+            title.push(
+                Span::from(format!(
+                    "{} names came and went uncounted while the kernel's table was full ",
+                    commands.kernel_unseen
+                ))
+                .white()
+                .on_red(),
+            );
+        }
         Line::from(title)
     }
 

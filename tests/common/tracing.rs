@@ -25,6 +25,8 @@ pub struct Tracing {
     /// per-command updates received, and the restarts they reported
     pub command_updates: usize,
     pub restarted: u64,
+    /// names the kernel took in and evicted between two reads
+    pub unseen: u64,
 }
 
 impl Tracing {
@@ -60,6 +62,7 @@ impl Tracing {
             commands: HashMap::new(),
             command_updates: 0,
             restarted: 0,
+            unseen: 0,
         };
         // the processes running before tracing are read from /proc right
         // after the program attaches: a test's own processes come after
@@ -115,6 +118,7 @@ impl Tracing {
             Message::Commands(update) => {
                 self.command_updates += 1;
                 self.restarted += update.restarted;
+                self.unseen = self.unseen.max(update.unseen);
                 for t in update.changed {
                     // totals since start never go down, evictions or not
                     if let Some(old) = self.commands.get(&t.comm) {
