@@ -106,7 +106,8 @@ fn esc_closes_help_detail_and_search_before_it_quits() {
         "the footer shows it:\n{screen}"
     );
 
-    tmux.keys(&["Tab", "Enter"]);
+    // Finished, Commands, then Live
+    tmux.keys(&["Tab", "Tab", "Enter"]);
     tmux.wait_for("pid 3001", WAIT);
     tmux.keys(&["?"]);
     tmux.wait_for(" Keys ", WAIT);
