@@ -20,9 +20,14 @@ struct {
 	__uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
 
-/* The live-process table: one exec record per process id. */
+/*
+ * The live-process table: one exec record per process id. Allocated as
+ * processes arrive, not up front: preallocated, its 65,536 records of 840
+ * bytes locked 57 MiB on an idle host that holds a few hundred.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
 	__type(value, struct exec_record);
