@@ -7,6 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
 use super::fixtures::*;
+use super::tests::finished_pids;
 use super::*;
 use crate::event::{CommandTotals, ExitInfo, ProcessInfo};
 use crate::source::CommandUpdate;
@@ -43,6 +44,14 @@ fn names(app: &mut App) -> Vec<String> {
         .iter()
         .map(|r| r.totals.comm.clone())
         .collect()
+}
+
+/// The named command's row; a test that expects it fails saying which.
+fn command<'a>(app: &'a App, comm: &str) -> &'a CommandRow {
+    app.store
+        .commands
+        .by_name(comm)
+        .unwrap_or_else(|| panic!("no command {comm} in the store"))
 }
 
 fn totals(comm: &str, runs: u64, cpu_ms: u64) -> CommandTotals {
@@ -91,7 +100,7 @@ fn kernel_totals_fill_the_view_biggest_cpu_first() {
     app.apply(update(2, vec![totals("sh", 2090, 2020)]));
     assert_eq!(names(&mut app), ["sh", "cc1", "make"]);
     app.tick(WallTime(T0 + 3 * SEC));
-    let sh = app.store.commands.by_name("sh").unwrap();
+    let sh = command(&app, "sh");
     assert_eq!(sh.totals.runs, 2090);
     assert_eq!(sh.runs.sum(app.now, RECENT_SECS), 2090);
     // 0.97 s of CPU in the first read, 2.0 s more in the second: of 10 s
@@ -109,7 +118,7 @@ fn a_command_seen_before_its_kernel_totals_waits_for_them() {
     assert!(names(&mut app).is_empty(), "no runs counted yet");
     app.apply(update(2, vec![totals("cc1", 7, 9)]));
     assert_eq!(names(&mut app), ["cc1"]);
-    let row = app.store.commands.by_name("cc1").unwrap();
+    let row = command(&app, "cc1");
     assert_eq!(row.totals.runs, 7, "the kernel's count, not the exits seen");
     assert_eq!(row.parents, [("?".to_string(), 1)]);
 }
@@ -133,26 +142,17 @@ fn a_replay_counts_every_run_beyond_the_cap_and_the_min_duration() {
         events.push(TraceEvent::Exit(run("make", 100 + i, 1, 800, 0, 300)));
     }
     app.apply(Message::Events(events));
-    app.prepare(&viewport());
-    let shown: Vec<u32> = app
-        .tables
-        .finished
-        .view
-        .order
-        .iter()
-        .filter_map(|&s| app.finished_row(s).map(|r| r.exit.process.pid))
-        .collect();
-    assert_eq!(shown.len(), 3, "the cap holds");
+    assert_eq!(finished_pids(&mut app).len(), 3, "the cap holds");
     assert!(app.evicted() > 1000);
     key(&mut app, KeyCode::Char('c'));
     assert_eq!(names(&mut app), ["make", "true"]);
-    let t = &app.store.commands.by_name("true").unwrap().totals;
+    let t = &command(&app, "true").totals;
     assert_eq!(
         (t.runs, t.failed, t.outcomes[0], t.outcomes[1]),
         (2000, 20, 1980, 20)
     );
     assert_eq!(t.durations.iter().sum::<u64>(), 2000);
-    let make = &app.store.commands.by_name("make").unwrap().totals;
+    let make = &command(&app, "make").totals;
     assert_eq!((make.runs, make.cpu_ns), (5, 1_500_000_000));
 }
 

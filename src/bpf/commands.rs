@@ -8,6 +8,7 @@
 //! has them. A fresh multi-megabyte buffer per read cost 15 ms more in page
 //! faults: callers that read every second pass the same buffer back.
 
+use super::decode::page_size;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -176,16 +177,6 @@ fn totals(key: &[u8], value: &[u8]) -> CommandTotals {
     t.outcomes = s.outcomes;
     t.durations = s.durations;
     t
-}
-
-/// The kernel's page size: signal->maxrss counts pages.
-fn page_size() -> u64 {
-    static PAGE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *PAGE.get_or_init(|| {
-        // SAFETY: sysconf reads a constant and has no memory effects.
-        let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        u64::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
-    })
 }
 
 #[cfg(test)]

@@ -133,7 +133,7 @@ fn usage(u: &types::usage, has_ioac: bool) -> Usage {
 }
 
 /// The kernel's page size: signal->maxrss counts pages.
-fn page_size() -> u64 {
+pub(super) fn page_size() -> u64 {
     static PAGE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *PAGE.get_or_init(|| {
         // SAFETY: sysconf reads a constant and has no memory effects.
