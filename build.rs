@@ -19,6 +19,7 @@ fn main() {
         SRC,
         "src/bpf/tracer.h",
         "src/bpf/commands.bpf.h",
+        "src/bpf/scope.bpf.h",
         "src/bpf/vmlinux.h",
     ] {
         println!("cargo:rerun-if-changed={file}");

@@ -12,12 +12,17 @@ pub struct LiveRow {
     pub command: String,
     /// when the dashboard first saw it, to mark new rows
     pub first_seen: WallTime,
+    /// the parent it was born to: `info.ppid` follows a reparenting (to
+    /// init or a subreaper) when that parent ends, this does not, so the
+    /// tree keeps a process under the one that started it
+    pub born_of: u32,
 }
 
 impl LiveRow {
     pub fn new(info: ProcessInfo, user: Arc<str>, first_seen: WallTime) -> Self {
         let command = info.command_line();
         Self {
+            born_of: info.ppid,
             info,
             user,
             command,
@@ -33,6 +38,9 @@ pub struct FinishedRow {
     pub exit: ExitInfo,
     pub user: Arc<str>,
     pub command: String,
+    /// the parent it was born to (see `LiveRow::born_of`); the exit's
+    /// ppid is its parent at the end
+    pub born_of: u32,
 }
 
 impl FinishedRow {
@@ -46,6 +54,7 @@ impl FinishedRow {
         };
         Self {
             seq,
+            born_of: exit.process.ppid,
             exit,
             user,
             command,

@@ -119,12 +119,14 @@ impl Store {
     /// A process ended: its live row (if any) becomes a finished row.
     pub fn exit(&mut self, mut e: ExitInfo) -> Changed {
         let mut changed = Changed::default();
+        let mut born_of = None;
         if self
             .live
             .get(&e.process.pid)
             .is_some_and(|row| same_process(&row.info, &e.process))
         {
             if let Some(row) = self.live.remove(&e.process.pid) {
+                born_of = Some(row.born_of);
                 if e.process.origin == Origin::ExitOnly {
                     // the exit alone says little: what the live row knew is
                     // the process (the row and the detail pane then agree)
@@ -141,7 +143,7 @@ impl Store {
             }
             changed.live = true;
         }
-        changed.finished_from = Some(self.push_finished(e));
+        changed.finished_from = Some(self.push_finished(e, born_of));
         changed
     }
 
@@ -174,12 +176,16 @@ impl Store {
         }
     }
 
-    fn push_finished(&mut self, exit: ExitInfo) -> u64 {
+    fn push_finished(&mut self, exit: ExitInfo, born_of: Option<u32>) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.finished_by_pid.insert(exit.process.pid, seq);
         let user = self.user(exit.process.uid);
-        self.finished.push_back(FinishedRow::new(seq, exit, user));
+        let mut row = FinishedRow::new(seq, exit, user);
+        if let Some(parent) = born_of {
+            row.born_of = parent;
+        }
+        self.finished.push_back(row);
         while self.finished.len() > self.max_finished {
             if let Some(old) = self.finished.pop_front() {
                 self.evicted += 1;
@@ -196,14 +202,16 @@ impl Store {
     pub fn snapshot(&mut self, processes: Vec<ProcessInfo>, now: WallTime) {
         let mut next = HashMap::with_capacity(processes.len());
         for p in processes {
-            let first_seen = match self.live.get(&p.pid) {
-                Some(old) if same_process(&old.info, &p) => old.first_seen,
+            let (first_seen, born_of) = match self.live.get(&p.pid) {
+                Some(old) if same_process(&old.info, &p) => (old.first_seen, old.born_of),
                 // the first snapshot is the starting state, not news
-                _ if !self.seen_snapshot => WallTime::default(),
-                _ => now,
+                _ if !self.seen_snapshot => (WallTime::default(), p.ppid),
+                _ => (now, p.ppid),
             };
             let user = self.user(p.uid);
-            next.insert(p.pid, LiveRow::new(p, user, first_seen));
+            let mut row = LiveRow::new(p, user, first_seen);
+            row.born_of = born_of;
+            next.insert(row.info.pid, row);
         }
         self.live = next;
         self.seen_snapshot = true;

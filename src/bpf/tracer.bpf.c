@@ -103,6 +103,8 @@ static __always_inline void count_drop(__u32 counter)
 		*n += 1;
 }
 
+#include "scope.bpf.h"
+
 /*
  * Wake the reader only when data piles up: a wakeup per event costs more
  * than the rest of the program. User space drains on a short timer too.
@@ -143,12 +145,14 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 	__u32 zero = 0, pid;
 	long n, args_len;
 
+	/* after exec a non-leader thread has taken over the process id */
+	pid = bpf_get_current_pid_tgid() >> 32;
+	if (untraced(pid))
+		return 0;
 	r = bpf_map_lookup_elem(&scratch, &zero);
 	if (!r)
 		return 0;
 
-	/* after exec a non-leader thread has taken over the process id */
-	pid = bpf_get_current_pid_tgid() >> 32;
 	r->kind = EVENT_EXEC;
 	r->pid = pid;
 	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
@@ -237,6 +241,11 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	}
 
 	pid = task->tgid;
+	if (untraced(pid))
+		return 0;
+	/* out of the set now, not after the event is sent: user space drains
+	 * the ring once more after it sees the set empty */
+	untrace(pid);
 	now = bpf_ktime_get_boot_ns();
 	r = bpf_map_lookup_elem(&pids, &pid);
 	if (r) {
@@ -305,7 +314,7 @@ static __always_inline int exec_failed(long ret, bool at)
 	__u32 slot = 1, i;
 	long n, args_len = 0;
 
-	if (ret >= 0)
+	if (ret >= 0 || untraced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	r = bpf_map_lookup_elem(&scratch, &slot);
 	if (!r)

@@ -144,7 +144,11 @@ enum drop_counter {
 	DROP_EXEC_RECOVERED = 3,
 	/* failed-exec events lost because the ring buffer was full */
 	DROP_EXEC_FAILED_RINGBUF = 4,
-	DROP_COUNTERS = 5,
+	/* fork events lost because the ring buffer was full */
+	DROP_FORK_RINGBUF = 5,
+	/* children of traced processes not traced: the traced set was full */
+	DROP_TRACED_FULL = 6,
+	DROP_COUNTERS = 7,
 };
 
 #endif /* __TRACER_H */
