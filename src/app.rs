@@ -7,6 +7,7 @@ mod command_columns;
 mod commands;
 mod duration_filter;
 mod filter;
+mod forest;
 mod input;
 mod keys;
 mod line_editor;
@@ -16,6 +17,8 @@ mod rates;
 mod rows;
 mod store;
 mod table;
+mod tree;
+mod tree_columns;
 mod view;
 
 use std::collections::{HashMap, HashSet};
@@ -27,12 +30,15 @@ pub use columns::{Column, FinishedColumn, LiveColumn, Sort, Width, Yield};
 pub use command_columns::{CommandColumn, RECENT_SECS};
 pub use commands::{CommandRow, Commands, PerSecond, WINDOW_SECS};
 pub use filter::Filter;
+pub use forest::{Entry, Forest, Proc, Totals, GROUP_MIN};
 pub use keys::{Binding, Op, BINDINGS};
 pub use line_editor::LineEditor;
 pub use prompt::{Prompt, PromptKind};
 pub use rows::{FinishedRow, LiveRow};
 pub use store::Store;
 pub use table::{Table, TableOps, Tables, ViewId};
+pub use tree::{TreeLine, TreeTable, MAX_DEPTH};
+pub use tree_columns::TreeColumn;
 pub use view::View;
 
 use crate::event::{Drops, TraceEvent, WallTime};
@@ -131,6 +137,8 @@ pub struct App {
     pub view: ViewId,
     /// the process view `c` goes back to from Commands
     process_view: ViewId,
+    /// the view `t` goes back to from the tree
+    tree_from: ViewId,
     pub mode: Mode,
     /// the search in force, as typed; `filter` is it parsed
     pub search: String,
@@ -178,6 +186,7 @@ impl App {
             tables: Tables::default(),
             view: ViewId::Finished,
             process_view: ViewId::Finished,
+            tree_from: ViewId::Finished,
             mode: Mode::Normal,
             search: String::new(),
             filter: Filter::default(),
@@ -325,6 +334,7 @@ impl App {
             Message::Snapshot(processes) => {
                 self.store.snapshot(processes, self.now);
                 self.tables.live.invalidate();
+                self.tables.tree.store_changed();
             }
             Message::MinDuration(d) => {
                 self.duration_filter.applied(self.now, d);
@@ -389,6 +399,9 @@ impl App {
         if changed.live {
             self.tables.live.invalidate();
         }
+        if changed.live || changed.finished_from.is_some() {
+            self.tables.tree.store_changed();
+        }
         if let Some(seq) = changed.finished_from {
             self.tables.finished.grew_from(seq);
         }
@@ -449,3 +462,5 @@ mod tests_input;
 mod tests_layout;
 #[cfg(test)]
 mod tests_sort;
+#[cfg(test)]
+mod tests_tree;

@@ -38,7 +38,7 @@ impl Width {
         }
     }
 
-    const fn flexible() -> Self {
+    pub(super) const fn flexible() -> Self {
         Self {
             cap: u16::MAX,
             flex: true,

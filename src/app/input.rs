@@ -76,6 +76,17 @@ impl App {
         };
     }
 
+    /// `t`: the tree, and back to the view it came from.
+    fn toggle_tree(&mut self) {
+        self.detail_focus = false;
+        self.view = if self.view == ViewId::Tree {
+            self.tree_from
+        } else {
+            self.tree_from = self.view;
+            ViewId::Tree
+        };
+    }
+
     pub(crate) fn run(&mut self, op: Op) -> Action {
         if self.detail_op(op) {
             return Action::None;
@@ -93,6 +104,9 @@ impl App {
             Op::SortReverse => table.reverse(),
             Op::SwitchTable => self.switch(),
             Op::Commands => self.toggle_commands(),
+            Op::Tree => self.toggle_tree(),
+            Op::Expand => table.expand(true),
+            Op::Collapse => table.expand(false),
             Op::Search => self.open_search(),
             Op::MinDurationPrompt => self.open_min_duration(),
             Op::MinDurationUp => {
@@ -170,7 +184,12 @@ impl App {
                 } else {
                     let index = (mouse.row - area.body.y) as usize;
                     let offset = table.offset();
-                    table.select_index(offset + index);
+                    let column = area
+                        .columns
+                        .iter()
+                        .position(|&(x, w)| mouse.column >= x && mouse.column < x + w);
+                    let dx = column.map_or(0, |i| mouse.column - area.columns[i].0);
+                    table.click_row(offset + index, column.unwrap_or(usize::MAX), dx);
                 }
                 self.view = *id;
                 self.detail_focus = false;

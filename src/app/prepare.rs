@@ -19,6 +19,10 @@ impl App {
                 ViewId::Live => self.prepare_live(),
                 ViewId::Finished => self.prepare_finished(),
                 ViewId::Commands => self.prepare_commands(),
+                ViewId::Tree => self
+                    .tables
+                    .tree
+                    .prepare(&self.store, &self.filter, self.now),
             }
         }
         self.detail_max = (viewport.detail_lines, viewport.detail_height);
@@ -162,6 +166,10 @@ impl App {
             }
             ViewId::Finished => self.store.finished_row(key).map(Selected::Finished),
             ViewId::Commands => self.store.commands.get(key).map(Selected::Command),
+            ViewId::Tree => match self.tables.tree.selected_proc()? {
+                super::Proc::Live(pid) => self.store.live_row(pid).map(Selected::Live),
+                super::Proc::Finished(seq) => self.store.finished_row(seq).map(Selected::Finished),
+            },
         }
     }
 }

@@ -7,29 +7,43 @@ use std::cmp::Ordering;
 
 use super::columns::{Column, FinishedColumn, LiveColumn, Sort};
 use super::command_columns::CommandColumn;
+use super::tree::TreeTable;
 use super::view::View;
 
-/// The views, in the order Tab visits them.
+/// The views.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ViewId {
     Live,
     Finished,
     Commands,
+    /// live and finished processes as one forest, reached with `t`
+    Tree,
 }
 
 impl ViewId {
-    pub const ALL: [ViewId; 3] = [ViewId::Live, ViewId::Finished, ViewId::Commands];
+    pub const ALL: [ViewId; 4] = [
+        ViewId::Live,
+        ViewId::Finished,
+        ViewId::Commands,
+        ViewId::Tree,
+    ];
+    /// The order Tab visits them in; the tree has its own key and screen.
+    const TAB: [ViewId; 3] = [ViewId::Live, ViewId::Finished, ViewId::Commands];
 
+    /// The next view Tab goes to; the tree stays (Tab moves to its pane).
     pub fn next(self) -> Self {
-        let i = Self::ALL.iter().position(|&v| v == self).unwrap_or(0);
-        Self::ALL[(i + 1) % Self::ALL.len()]
+        match Self::TAB.iter().position(|&v| v == self) {
+            Some(i) => Self::TAB[(i + 1) % Self::TAB.len()],
+            None => self,
+        }
     }
 
-    /// Live and Finished share the screen; Commands has it alone.
+    /// Live and Finished share the screen; Commands and Tree have it alone.
     pub fn screen(self) -> &'static [ViewId] {
         match self {
             ViewId::Live | ViewId::Finished => &[ViewId::Live, ViewId::Finished],
             ViewId::Commands => &[ViewId::Commands],
+            ViewId::Tree => &[ViewId::Tree],
         }
     }
 }
@@ -116,6 +130,13 @@ impl<C: Column> Table<C> {
         self.stale = Stale::No;
     }
 
+    /// A new order made elsewhere (the tree's lines): the selection
+    /// stays on its key and on its screen row, wherever the key moved.
+    pub fn set_order_keeping(&mut self, keys: Vec<C::Key>) {
+        self.view.set_order_keeping(keys);
+        self.stale = Stale::No;
+    }
+
     pub fn sort_by(&mut self, column: C) {
         self.sort = Sort::by(column);
         self.invalidate();
@@ -141,6 +162,12 @@ pub trait TableOps {
     /// Rows in the current order, for sizing before `prepare`.
     fn shown(&self) -> usize;
     fn invalidate(&mut self);
+    /// ← → on the selected row: only a tree has rows to open and close.
+    fn expand(&mut self, _open: bool) {}
+    /// A click on the `index`th row, `dx` cells into its `column`th column.
+    fn click_row(&mut self, index: usize, _column: usize, _dx: u16) {
+        self.select_index(index);
+    }
 }
 
 impl<C: Column> TableOps for Table<C> {
@@ -201,6 +228,7 @@ pub struct Tables {
     pub live: Table<LiveColumn>,
     pub finished: Table<FinishedColumn>,
     pub commands: Table<CommandColumn>,
+    pub tree: TreeTable,
 }
 
 impl Default for Tables {
@@ -210,6 +238,7 @@ impl Default for Tables {
             finished: Table::new(FinishedColumn::End),
             // where the CPU goes: the biggest first
             commands: Table::new(CommandColumn::Cpu),
+            tree: TreeTable::default(),
         }
     }
 }
@@ -220,6 +249,7 @@ impl Tables {
             ViewId::Live => &self.live,
             ViewId::Finished => &self.finished,
             ViewId::Commands => &self.commands,
+            ViewId::Tree => &self.tree,
         }
     }
 
@@ -228,6 +258,7 @@ impl Tables {
             ViewId::Live => &mut self.live,
             ViewId::Finished => &mut self.finished,
             ViewId::Commands => &mut self.commands,
+            ViewId::Tree => &mut self.tree,
         }
     }
 }

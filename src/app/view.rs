@@ -51,6 +51,21 @@ impl<K: Copy + PartialEq> View<K> {
         self.clamp();
     }
 
+    /// A new order in which the selection follows its key even from the
+    /// first row, and keeps its place on screen: lines added above it
+    /// scroll the view instead of moving the selection.
+    pub fn set_order_keeping(&mut self, order: Vec<K>) {
+        self.order = order;
+        if let Some(key) = self.selected {
+            if let Some(i) = self.order.iter().position(|&k| k == key) {
+                let row_on_screen = self.cursor.saturating_sub(self.offset);
+                self.cursor = i;
+                self.offset = i.saturating_sub(row_on_screen);
+            }
+        }
+        self.clamp();
+    }
+
     fn clamp(&mut self) {
         if self.order.is_empty() {
             self.cursor = 0;

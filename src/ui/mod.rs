@@ -12,6 +12,7 @@ mod help;
 mod live;
 mod prompt;
 mod tables;
+mod tree;
 mod widths;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -172,3 +173,5 @@ mod tests_commands;
 mod tests_input;
 #[cfg(test)]
 mod tests_layout;
+#[cfg(test)]
+mod tests_tree;

@@ -1,4 +1,4 @@
-//! The one table drawer: every view (Live, Finished, Commands) is a column
+//! The one table drawer: every view (Live, Finished, Commands, Tree) is a column
 //! set with a `ViewRows` implementation that formats the cells of its
 //! visible rows (and only those); this file lays out the columns, draws
 //! titles with the sort arrow, rows, selection and the empty-state line.
@@ -11,8 +11,8 @@ use ratatui::Frame;
 
 use super::widths::{fit, Need, Shown, SPACING};
 use crate::app::{
-    App, Column, CommandColumn, FinishedColumn, LiveColumn, Sort, Table, TableArea, ViewId,
-    HIGHLIGHT,
+    App, Column, CommandColumn, FinishedColumn, LiveColumn, Sort, Table, TableArea, TreeColumn,
+    ViewId, HIGHLIGHT,
 };
 use crate::event::WallTime;
 
@@ -182,6 +182,7 @@ pub fn table_area(id: ViewId, area: Rect, app: &App) -> TableArea {
         ViewId::Live => area_of::<LiveColumn>(area, app),
         ViewId::Finished => area_of::<FinishedColumn>(area, app),
         ViewId::Commands => area_of::<CommandColumn>(area, app),
+        ViewId::Tree => area_of::<TreeColumn>(area, app),
     }
 }
 
@@ -190,6 +191,7 @@ pub fn render(id: ViewId, frame: &mut Frame, area: Rect, app: &App) {
         ViewId::Live => render_view::<LiveColumn>(frame, area, app),
         ViewId::Finished => render_view::<FinishedColumn>(frame, area, app),
         ViewId::Commands => render_view::<CommandColumn>(frame, area, app),
+        ViewId::Tree => render_view::<TreeColumn>(frame, area, app),
     }
 }
 
