@@ -111,8 +111,9 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Plain(Char('t')), Plain(F(5))],
         label: "t F5",
-        help: "Tree: live and finished processes under their parents; again to go back",
-        footer: Some("Tree"),
+        help: "Tree: processes under the parent they were born to; again: back",
+        // not in the footer: its line is full at 80 columns
+        footer: None,
         op: Op::Tree,
     },
     Binding {

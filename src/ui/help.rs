@@ -22,10 +22,11 @@ const SEARCH: [(&str, &str); 5] = [
     ("exit:!0 exit:N", "failed (code or signal); that exit code"),
 ];
 
-const MOUSE: [(&str, &str); 3] = [
+const MOUSE: [(&str, &str); 4] = [
     ("wheel", "scroll the table under the pointer"),
     ("click title", "sort by that column; again to reverse"),
     ("click row", "select it"),
+    ("click ▸ ▾", "open or close that tree line"),
 ];
 
 pub fn render(frame: &mut Frame, area: Rect) {
