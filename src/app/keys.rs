@@ -111,7 +111,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Plain(Char('t')), Plain(F(5))],
         label: "t F5",
-        help: "Tree: processes under the parent they were born to; again: back",
+        help: "Tree: processes under their birth parent; again: back",
         // not in the footer: its line is full at 80 columns
         footer: None,
         op: Op::Tree,
