@@ -9,7 +9,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::Terminal;
 
-use tracer_tui::app::{App, AppConfig, HostInfo};
+use tracer_tui::app::{App, AppConfig, Forest, HostInfo};
 use tracer_tui::event::{CommandTotals, ExitInfo, ExitStatus, ProcessInfo, TraceEvent, WallTime};
 use tracer_tui::source::{CommandUpdate, Message};
 use tracer_tui::ui;
@@ -226,7 +226,101 @@ fn commands_view() {
     time("Commands frame with the detail pane", n, 100, || b.frame());
 }
 
+/// A process of the tree case: `pid` born to `ppid`, started `i` ms in.
+fn tree_process(pid: u32, ppid: u32, comm: &str, i: u64) -> ProcessInfo {
+    ProcessInfo {
+        pid,
+        ppid,
+        uid: 0,
+        comm: comm.into(),
+        filename: format!("/usr/bin/{comm}"),
+        argv: vec![comm.into(), format!("--job={i}")],
+        start: WallTime(T0 + i * 1_000_000),
+        exec_time: WallTime(T0 + i * 1_000_000),
+        start_boot_ns: i * 1_000_000 + 1,
+        ..Default::default()
+    }
+}
+
+/// The tree view over 10,000 live and 10,000 finished processes: live
+/// ones ten to a parent, each finished one under a live one, with runs of
+/// a few command names (so groups form). The forest is built when the
+/// store changed, not for frames without news.
+fn tree_view() {
+    let (live, finished) = (10_000u32, 10_000u32);
+    let mut app = App::new(AppConfig {
+        max_finished: finished as usize,
+        min_duration: Duration::ZERO,
+        filter_in_app: false,
+        users: HashMap::from([(0, "root".into())]),
+        host: HostInfo::default(),
+    });
+    let processes = (0..live)
+        .map(|i| tree_process(2 + i, 1 + i / 10, "worker", u64::from(i)))
+        .collect();
+    app.apply(Message::Snapshot(processes));
+    let names = ["cc1", "as", "ld", "sh", "true"];
+    let ended = |j: u32| {
+        let p = tree_process(
+            100_000 + j,
+            2 + j % live,
+            names[(j / 7 % 5) as usize],
+            u64::from(live + j),
+        );
+        TraceEvent::Exit(ExitInfo {
+            exit_comm: p.comm.clone(),
+            end: WallTime(p.start.0 + 1_000_000),
+            duration_ns: 1_000_000,
+            status: ExitStatus(u32::from(j % 11 == 0) << 8),
+            usage: None,
+            process: p,
+        })
+    };
+    app.apply(Message::Events((0..finished).map(ended).collect()));
+    let mut terminal = Terminal::new(TestBackend::new(160, 45)).expect("test terminal");
+    let mut frame = |app: &mut App| {
+        let vp = ui::viewport(Rect::new(0, 0, 160, 45), app);
+        app.prepare(&vp);
+        terminal.draw(|f| ui::draw(f, app)).expect("draw");
+    };
+    app.handle_key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE));
+    frame(&mut app);
+    let rows = u64::from(live + finished);
+    let now = WallTime(T0 + 60_000_000_000);
+    time("tree: forest build alone", rows, 20, || {
+        std::hint::black_box(Forest::build(&app.store, now));
+    });
+    time("tree: frame, nothing changed", rows, 200, || frame(&mut app));
+    let mut next = finished;
+    time("tree: frame after 100 new exits (build)", rows, 20, || {
+        app.apply(Message::Events((next..next + 100).map(ended).collect()));
+        next += 100;
+        frame(&mut app);
+    });
+    time("tree: frame after → / ← (layout only)", rows, 20, || {
+        app.handle_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+        app.handle_key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
+        frame(&mut app);
+    });
+    time("tree: frame while searching (1 char)", rows, 10, || {
+        app.handle_key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE));
+        app.handle_key(KeyEvent::new(KeyCode::Char('9'), KeyModifiers::NONE));
+        frame(&mut app);
+        app.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    });
+    println!(
+        "tree: {} lines laid out, {} groups, {} forest builds",
+        app.tables.tree.lines.len(),
+        app.tables.tree.forest.groups.len(),
+        app.tables.tree.builds
+    );
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "tree") {
+        return tree_view();
+    }
+    tree_view();
     commands_view();
     storm_through_the_cap();
     for rows in [1_000u64, 100_000, 1_000_000] {
