@@ -290,18 +290,25 @@ fn tree_view() {
     time("tree: forest build alone", rows, 20, || {
         std::hint::black_box(Forest::build(&app.store, now));
     });
-    time("tree: frame, nothing changed", rows, 200, || frame(&mut app));
+    time("tree: frame, nothing changed", rows, 200, || {
+        frame(&mut app)
+    });
     let mut next = finished;
     time("tree: frame after 100 new exits (build)", rows, 20, || {
         app.apply(Message::Events((next..next + 100).map(ended).collect()));
         next += 100;
         frame(&mut app);
     });
-    time("tree: frame after → / ← (layout only)", rows, 20, || {
-        app.handle_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
-        app.handle_key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
-        frame(&mut app);
-    });
+    time(
+        "tree: frame after → / ← (layout only)",
+        rows,
+        20,
+        || {
+            app.handle_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+            app.handle_key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
+            frame(&mut app);
+        },
+    );
     time("tree: frame while searching (1 char)", rows, 10, || {
         app.handle_key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE));
         app.handle_key(KeyEvent::new(KeyCode::Char('9'), KeyModifiers::NONE));

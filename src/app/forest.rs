@@ -13,7 +13,6 @@
 //! root.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use super::rows::{FinishedRow, LiveRow};
 use super::store::Store;
@@ -81,6 +80,8 @@ pub struct Group {
     pub totals: Totals,
     /// the longest member's own duration
     pub longest_ns: u64,
+    /// the earliest member's start and pid
+    pub first: (WallTime, u32),
 }
 
 /// One line's worth of the forest: a process or a group.
@@ -110,13 +111,6 @@ pub enum RowRef<'a> {
 }
 
 impl<'a> RowRef<'a> {
-    pub fn comm(&self) -> &'a str {
-        match self {
-            RowRef::Live(r) => &r.info.comm,
-            RowRef::Finished(r) => &r.exit.process.comm,
-        }
-    }
-
     pub fn command(&self) -> &'a str {
         match self {
             RowRef::Live(r) => &r.command,
@@ -135,13 +129,13 @@ pub fn row(store: &Store, proc: Proc) -> Option<RowRef<'_>> {
 impl Forest {
     /// Builds the forest of everything in the store at `now`.
     pub fn build(store: &Store, now: WallTime) -> Forest {
-        // (pid, start, born_of, live?, node) for every process; finished
-        // first so a live row of a process that also finished is dropped
-        let mut nodes: Vec<Node> = Vec::with_capacity(store.live_count() + store.finished_count());
-        let mut born: Vec<u32> = Vec::with_capacity(nodes.capacity());
+        let capacity = store.live_count() + store.finished_count();
+        let mut nodes: Vec<Node> = Vec::with_capacity(capacity);
+        // each node's birth parent's pid and command name, for the build only
+        let mut born: Vec<u32> = Vec::with_capacity(capacity);
+        let mut comms: Vec<&str> = Vec::with_capacity(capacity);
         for r in store.finished_rows() {
             let p = &r.exit.process;
-            let failed = r.exit.status.failed();
             let cpu = r.exit.usage.map(|u| u.cpu_ns());
             nodes.push(Node {
                 proc: Proc::Finished(r.seq),
@@ -152,13 +146,14 @@ impl Forest {
                 children: Vec::new(),
                 totals: Totals {
                     procs: 1,
-                    failed: u32::from(failed),
+                    failed: u32::from(r.exit.status.failed()),
                     running: 0,
                     cpu_ns: cpu.unwrap_or(0),
                     cpu_known: cpu.is_some(),
                 },
             });
             born.push(r.born_of);
+            comms.push(&p.comm);
         }
         let finished = nodes.len();
         for r in store.live_rows() {
@@ -176,79 +171,80 @@ impl Forest {
                 },
             });
             born.push(r.born_of);
+            comms.push(&r.info.comm);
         }
-        // processes by (pid, start): a child's parent is the newest process
-        // with its birth parent's pid that started no later than it did
-        let ends: Vec<u64> = nodes
+        // (pid, start, live, node), sorted: a child's parent is the newest
+        // process with its birth parent's pid that started no later than it
+        let mut by_pid: Vec<(u32, u64, bool, u32)> = nodes
             .iter()
             .enumerate()
-            .map(|(i, n)| {
-                if i < finished {
-                    n.start.0.saturating_add(n.duration_ns)
-                } else {
-                    u64::MAX
-                }
-            })
+            .map(|(i, n)| (n.pid, n.start.0, i >= finished, i as u32))
             .collect();
-        let mut by_pid: Vec<u32> = (0..nodes.len() as u32).collect();
-        by_pid.sort_unstable_by_key(|&i| {
-            let n = &nodes[i as usize];
-            (n.pid, n.start, i as usize >= finished)
-        });
+        by_pid.sort_unstable();
         // the same process live and finished (an exit racing a snapshot):
-        // the finished row tells more
+        // the finished row, which sorts first, tells more
         let mut dropped = vec![false; nodes.len()];
         for w in by_pid.windows(2) {
-            let (a, b) = (&nodes[w[0] as usize], &nodes[w[1] as usize]);
-            if a.pid == b.pid && a.start == b.start && w[1] as usize >= finished {
-                dropped[w[1] as usize] = true;
+            if (w[0].0, w[0].1) == (w[1].0, w[1].1) && w[1].2 {
+                dropped[w[1].3 as usize] = true;
             }
         }
-        for i in 0..nodes.len() {
-            if dropped[i] {
+        let end = |j: usize| {
+            if j < finished {
+                nodes[j].start.0.saturating_add(nodes[j].duration_ns)
+            } else {
+                u64::MAX
+            }
+        };
+        let mut parents: Vec<Option<u32>> = vec![None; nodes.len()];
+        for (i, slot) in parents.iter_mut().enumerate() {
+            let (pid, start, parent_pid) = (nodes[i].pid, nodes[i].start.0, born[i]);
+            if dropped[i] || parent_pid == 0 || parent_pid == pid {
                 continue;
             }
-            let (child_start, parent_pid) = (nodes[i].start, born[i]);
-            if parent_pid == 0 || parent_pid == nodes[i].pid {
-                continue;
-            }
-            // the last candidate with that pid started no later than the child
-            let upper = by_pid.partition_point(|&j| {
-                let n = &nodes[j as usize];
-                (n.pid, n.start) <= (parent_pid, child_start)
-            });
-            let parent = by_pid[..upper]
+            let upper = by_pid.partition_point(|&(p, s, _, _)| (p, s) <= (parent_pid, start));
+            let candidate = by_pid[..upper]
                 .iter()
                 .rev()
-                .take_while(|&&j| nodes[j as usize].pid == parent_pid)
-                .find(|&&j| !dropped[j as usize] && j as usize != i);
+                .take_while(|c| c.0 == parent_pid)
+                .find(|c| !dropped[c.3 as usize] && c.3 as usize != i);
             // a process with that pid that ended before the child began is
             // an earlier user of the pid, not the parent
-            if let Some(&j) = parent.filter(|&&j| ends[j as usize] >= child_start.0) {
-                nodes[i].parent = Some(j);
-            }
+            *slot = candidate
+                .filter(|c| end(c.3 as usize) >= start)
+                .map(|c| c.3);
+        }
+        for (n, p) in nodes.iter_mut().zip(parents) {
+            n.parent = p;
         }
         let cycles_cut = cut_cycles(&mut nodes, &dropped);
-        let mut forest = Forest {
-            cycles_cut,
-            ..Forest::default()
-        };
-        let mut kids: Vec<Vec<u32>> = vec![Vec::new(); nodes.len()];
+        // children lists in one buffer: `kids[first[i]..first[i + 1]]`
+        let mut first = vec![0u32; nodes.len() + 1];
         let mut roots = Vec::new();
         for (i, n) in nodes.iter().enumerate() {
-            if dropped[i] {
-                continue;
-            }
             match n.parent {
-                Some(p) => kids[p as usize].push(i as u32),
+                _ if dropped[i] => {}
+                Some(p) => first[p as usize + 1] += 1,
                 None => roots.push(i as u32),
             }
         }
+        for i in 0..nodes.len() {
+            first[i + 1] += first[i];
+        }
+        let mut fill = first.clone();
+        let mut kids = vec![0u32; first[nodes.len()] as usize];
+        for (i, n) in nodes.iter().enumerate() {
+            if let (Some(p), false) = (n.parent, dropped[i]) {
+                kids[fill[p as usize] as usize] = i as u32;
+                fill[p as usize] += 1;
+            }
+        }
+        let children = |i: usize| &kids[first[i] as usize..first[i + 1] as usize];
         // parents before children, breadth first from the roots
         let mut top_down = roots.clone();
         let mut at = 0;
         while at < top_down.len() {
-            top_down.extend_from_slice(&kids[top_down[at] as usize]);
+            top_down.extend_from_slice(children(top_down[at] as usize));
             at += 1;
         }
         for &i in top_down.iter().rev() {
@@ -257,57 +253,79 @@ impl Forest {
                 nodes[p as usize].totals.add(&t);
             }
         }
-        forest.nodes = nodes;
-        forest.top_down = top_down;
-        forest.roots = forest.gather(store, None, &roots);
-        for (i, list) in kids.iter().enumerate() {
+        let mut forest = Forest {
+            nodes,
+            top_down,
+            cycles_cut,
+            ..Forest::default()
+        };
+        let mut scratch = Vec::new();
+        forest.roots = forest.gather(&comms, None, &roots, &mut scratch);
+        for i in 0..forest.nodes.len() {
+            let list = children(i);
             if !list.is_empty() {
-                let entries = forest.gather(store, Some(i as u32), list);
-                forest.nodes[i].children = entries;
+                forest.nodes[i].children =
+                    forest.gather(&comms, Some(i as u32), list, &mut scratch);
             }
         }
         forest
     }
 
     /// A sibling list as entries: runs of one command, `GROUP_MIN` or
-    /// more, become a group.
-    fn gather(&mut self, store: &Store, parent: Option<u32>, list: &[u32]) -> Vec<Entry> {
+    /// more, become a group, in the place of its first member.
+    fn gather<'s>(
+        &mut self,
+        comms: &[&'s str],
+        parent: Option<u32>,
+        list: &[u32],
+        by_name: &mut Vec<(&'s str, u32)>,
+    ) -> Vec<Entry> {
+        let mut entries: Vec<Entry> = list.iter().map(|&i| Entry::Node(i)).collect();
         if list.len() < GROUP_MIN {
-            return list.iter().map(|&i| Entry::Node(i)).collect();
+            return entries;
         }
-        let comm = |i: u32| row(store, self.nodes[i as usize].proc).map_or("", |r| r.comm());
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        for &i in list {
-            *counts.entry(comm(i)).or_default() += 1;
-        }
-        let mut group_of: HashMap<&str, u32> = HashMap::new();
-        let mut entries = Vec::new();
-        let mut groups = Vec::new();
-        for &i in list {
-            let name = comm(i);
-            if counts[name] < GROUP_MIN {
-                entries.push(Entry::Node(i));
+        // siblings by name (in list order within a name): runs are groups
+        by_name.clear();
+        by_name.extend(
+            list.iter()
+                .enumerate()
+                .map(|(at, &i)| (comms[i as usize], at as u32)),
+        );
+        by_name.sort_unstable();
+        let mut grouped = false;
+        for run in by_name.chunk_by(|a, b| a.0 == b.0) {
+            if run.len() < GROUP_MIN {
                 continue;
             }
-            let next = (self.groups.len() + groups.len()) as u32;
-            let g = *group_of.entry(name).or_insert_with(|| {
-                groups.push(Group {
-                    name: name.to_string(),
-                    parent,
-                    members: Vec::new(),
-                    totals: Totals::default(),
-                    longest_ns: 0,
-                });
-                entries.push(Entry::Group(next));
-                next
-            });
-            let node = &self.nodes[i as usize];
-            let group = &mut groups[(g as usize) - self.groups.len()];
-            group.members.push(i);
-            group.totals.add(&node.totals);
-            group.longest_ns = group.longest_ns.max(node.duration_ns);
+            let g = self.groups.len() as u32;
+            let mut group = Group {
+                name: run[0].0.to_string(),
+                parent,
+                members: Vec::with_capacity(run.len()),
+                totals: Totals::default(),
+                longest_ns: 0,
+                first: (WallTime(u64::MAX), u32::MAX),
+            };
+            for (n, &(_, at)) in run.iter().enumerate() {
+                let i = list[at as usize];
+                let node = &self.nodes[i as usize];
+                group.members.push(i);
+                group.totals.add(&node.totals);
+                group.longest_ns = group.longest_ns.max(node.duration_ns);
+                group.first = group.first.min((node.start, node.pid));
+                // the group stands where its first member stood
+                entries[at as usize] = if n == 0 {
+                    Entry::Group(g)
+                } else {
+                    Entry::Group(u32::MAX)
+                };
+            }
+            self.groups.push(group);
+            grouped = true;
         }
-        self.groups.extend(groups);
+        if grouped {
+            entries.retain(|e| *e != Entry::Group(u32::MAX));
+        }
         entries
     }
 
@@ -317,28 +335,27 @@ impl Forest {
         if self.sorted_by == Some(sort) {
             return;
         }
-        // sorted copies, then put back: the comparison reads the lists
-        let cmp = |a: &Entry, b: &Entry| sort.apply(self.compare(store, sort.column, *a, *b));
-        let mut roots = self.roots.clone();
-        roots.sort_by(cmp);
-        let children: Vec<Vec<Entry>> = self
+        // the lists are taken out while sorting: the comparison reads only
+        // the nodes' and groups' own figures
+        let mut roots = std::mem::take(&mut self.roots);
+        let mut children: Vec<Vec<Entry>> = self
             .nodes
-            .iter()
-            .map(|n| {
-                let mut list = n.children.clone();
-                list.sort_by(cmp);
-                list
-            })
+            .iter_mut()
+            .map(|n| std::mem::take(&mut n.children))
             .collect();
-        let members: Vec<Vec<u32>> = self
+        let mut members: Vec<Vec<u32>> = self
             .groups
-            .iter()
-            .map(|g| {
-                let mut list = g.members.clone();
-                list.sort_by(|&a, &b| cmp(&Entry::Node(a), &Entry::Node(b)));
-                list
-            })
+            .iter_mut()
+            .map(|g| std::mem::take(&mut g.members))
             .collect();
+        let cmp = |a: &Entry, b: &Entry| sort.apply(self.compare(store, sort.column, *a, *b));
+        roots.sort_by(cmp);
+        for list in children.iter_mut().filter(|l| l.len() > 1) {
+            list.sort_by(cmp);
+        }
+        for list in &mut members {
+            list.sort_by(|&a, &b| cmp(&Entry::Node(a), &Entry::Node(b)));
+        }
         self.roots = roots;
         for (n, list) in self.nodes.iter_mut().zip(children) {
             n.children = list;
@@ -349,18 +366,15 @@ impl Forest {
         self.sorted_by = Some(sort);
     }
 
-    /// The node that stands for an entry in sorting: itself, or a
-    /// group's earliest member.
-    fn first(&self, e: Entry) -> Option<&Node> {
+    /// What stands for an entry in sorting: a node's start and pid, or a
+    /// group's earliest member's.
+    fn first(&self, e: Entry) -> (WallTime, u32) {
         match e {
-            Entry::Node(i) => self.nodes.get(i as usize),
-            Entry::Group(g) => {
-                let members = &self.groups.get(g as usize)?.members;
-                members
-                    .iter()
-                    .map(|&i| &self.nodes[i as usize])
-                    .min_by_key(|n| (n.start, n.pid))
+            Entry::Node(i) => {
+                let n = &self.nodes[i as usize];
+                (n.start, n.pid)
             }
+            Entry::Group(g) => self.groups[g as usize].first,
         }
     }
 
@@ -372,35 +386,35 @@ impl Forest {
     }
 
     fn compare(&self, store: &Store, column: TreeColumn, a: Entry, b: Entry) -> Ordering {
-        let (Some(x), Some(y)) = (self.first(a), self.first(b)) else {
-            return Ordering::Equal;
-        };
+        let (x, y) = (self.first(a), self.first(b));
         let (ta, tb) = (self.totals(a), self.totals(b));
-        let duration = |e: Entry, n: &Node| match e {
-            Entry::Node(_) => n.duration_ns,
+        let duration = |e: Entry| match e {
+            Entry::Node(i) => self.nodes[i as usize].duration_ns,
             Entry::Group(g) => self.groups[g as usize].longest_ns,
         };
-        let exit = |n: &Node| match row(store, n.proc) {
-            Some(RowRef::Finished(r)) => (u8::from(r.exit.status.failed()), r.exit.status.0),
-            _ => (0, 0),
+        let exit = |e: Entry| match e {
+            Entry::Node(i) => match row(store, self.nodes[i as usize].proc) {
+                Some(RowRef::Finished(r)) => (u8::from(r.exit.status.failed()), r.exit.status.0),
+                _ => (0, 0),
+            },
+            Entry::Group(_) => (0, 0),
         };
-        let name = |e: Entry, n: &Node| match e {
-            Entry::Node(_) => row(store, n.proc).map_or("", |r| r.command()),
+        let name = |e: Entry| match e {
+            Entry::Node(i) => row(store, self.nodes[i as usize].proc).map_or("", |r| r.command()),
             Entry::Group(g) => &self.groups[g as usize].name,
         };
         let primary = match column {
             TreeColumn::Start => Ordering::Equal,
-            TreeColumn::Pid => x.pid.cmp(&y.pid),
+            TreeColumn::Pid => x.1.cmp(&y.1),
             TreeColumn::Procs => ta.procs.cmp(&tb.procs),
             TreeColumn::Failed => ta.failed.cmp(&tb.failed),
             TreeColumn::Cpu => ta.cpu_ns.cmp(&tb.cpu_ns),
-            TreeColumn::Duration => duration(a, x).cmp(&duration(b, y)),
-            TreeColumn::Exit => exit(x).cmp(&exit(y)),
-            TreeColumn::Command => name(a, x).cmp(name(b, y)),
+            TreeColumn::Duration => duration(a).cmp(&duration(b)),
+            TreeColumn::Exit => exit(a).cmp(&exit(b)),
+            TreeColumn::Command => name(a).cmp(name(b)),
         };
         primary
-            .then(x.start.cmp(&y.start))
-            .then(x.pid.cmp(&y.pid))
+            .then(x.cmp(&y))
             // a group and its own first member never meet as siblings
             .then(matches!(a, Entry::Group(_)).cmp(&matches!(b, Entry::Group(_))))
     }
