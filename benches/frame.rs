@@ -271,7 +271,7 @@ fn tree_view() {
             exit_comm: p.comm.clone(),
             end: WallTime(p.start.0 + 1_000_000),
             duration_ns: 1_000_000,
-            status: ExitStatus(u32::from(j % 11 == 0) << 8),
+            status: ExitStatus(u32::from(j.is_multiple_of(11)) << 8),
             usage: None,
             process: p,
         })
