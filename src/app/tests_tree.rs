@@ -304,6 +304,26 @@ fn the_selection_stays_on_its_line_as_lines_arrive_above_it() {
 }
 
 #[test]
+fn a_selected_process_that_joins_a_group_leaves_the_selection_on_the_group() {
+    let mut app = tree_app(|app| {
+        app.apply(Message::Snapshot(vec![process(10, "make", 1)]));
+        app.apply(events(vec![
+            TraceEvent::Exec(child(20, 10, "cc1", 2)),
+            TraceEvent::Exec(child(21, 10, "cc1", 3)),
+            TraceEvent::Exec(child(22, 10, "ld", 4)),
+        ]));
+    });
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(selected_line(&app), "cc1 (21)");
+    // a third cc1: the three are one closed line, and the selection is on it
+    app.apply(events(vec![TraceEvent::Exec(child(23, 10, "cc1", 5))]));
+    app.prepare(&tree_viewport(30));
+    assert_eq!(outline(&app), ["▾ make (10)", "├─▸ cc1 ×3", "└── ld (22)"]);
+    assert_eq!(selected_line(&app), "cc1 ×3");
+}
+
+#[test]
 fn the_forest_is_built_only_when_the_store_changed() {
     let mut app = loop_app();
     let builds = app.tables.tree.builds;

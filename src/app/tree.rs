@@ -211,7 +211,50 @@ impl TreeTable {
         self.index = lines.iter().enumerate().map(|(i, l)| (l.key, i)).collect();
         let order = lines.iter().map(|l| l.key).collect();
         self.lines = lines;
+        self.follow_into_fold();
         self.table.set_order_keeping(order);
+    }
+
+    /// When the selected process has no line any more because it went
+    /// into a closed line (a third sibling of its name made a group, or
+    /// an ancestor was closed), the selection moves to that line instead
+    /// of to whatever took its place.
+    fn follow_into_fold(&mut self) {
+        let Some(key) = self.table.view.selected_key() else {
+            return;
+        };
+        if self.index.contains_key(&key) {
+            return;
+        }
+        let forest = &self.forest;
+        let Some(mut node) =
+            (0..forest.nodes.len() as u32).find(|&i| line_key(forest, Entry::Node(i)) == key)
+        else {
+            return;
+        };
+        // the node's group, else its parent, up to the first on a line
+        for _ in 0..=MAX_DEPTH {
+            let parent = forest.nodes[node as usize].parent;
+            let group = forest
+                .groups
+                .iter()
+                .position(|g| g.parent == parent && g.members.contains(&node));
+            let candidates = group
+                .map(|g| Entry::Group(g as u32))
+                .into_iter()
+                .chain(parent.map(Entry::Node));
+            for e in candidates {
+                let k = line_key(forest, e);
+                if self.index.contains_key(&k) {
+                    self.table.view.selected = Some(k);
+                    return;
+                }
+            }
+            match parent {
+                Some(p) => node = p,
+                None => return,
+            }
+        }
     }
 
     pub fn line(&self, key: u64) -> Option<&TreeLine> {
