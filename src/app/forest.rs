@@ -63,8 +63,9 @@ pub struct Node {
     pub duration_ns: u64,
     /// index of the birth parent's node
     pub parent: Option<u32>,
-    /// children and groups of children, in the sort's order
-    pub children: Vec<Entry>,
+    /// children and groups of children, in the sort's order: a range of
+    /// `Forest::entries` (one buffer, not a list per node)
+    children: (u32, u32),
     /// this node and everything under it
     pub totals: Totals,
 }
@@ -95,7 +96,10 @@ pub enum Entry {
 pub struct Forest {
     pub nodes: Vec<Node>,
     pub groups: Vec<Group>,
-    pub roots: Vec<Entry>,
+    /// the roots' range of `entries`
+    roots: (u32, u32),
+    /// every sibling list, one after another
+    entries: Vec<Entry>,
     /// every node, parents before children: reversed, it adds up totals
     pub top_down: Vec<u32>,
     /// the sort the sibling lists are in
@@ -143,7 +147,7 @@ impl Forest {
                 start: p.start,
                 duration_ns: r.exit.duration_ns,
                 parent: None,
-                children: Vec::new(),
+                children: (0, 0),
                 totals: Totals {
                     procs: 1,
                     failed: u32::from(r.exit.status.failed()),
@@ -163,7 +167,7 @@ impl Forest {
                 start: r.info.start,
                 duration_ns: now.0.saturating_sub(r.info.start.0),
                 parent: None,
-                children: Vec::new(),
+                children: (0, 0),
                 totals: Totals {
                     procs: 1,
                     running: 1,
@@ -260,6 +264,7 @@ impl Forest {
             ..Forest::default()
         };
         let mut scratch = Vec::new();
+        forest.entries.reserve(forest.nodes.len());
         forest.roots = forest.gather(&comms, None, &roots, &mut scratch);
         for i in 0..forest.nodes.len() {
             let list = children(i);
@@ -271,18 +276,21 @@ impl Forest {
         forest
     }
 
-    /// A sibling list as entries: runs of one command, `GROUP_MIN` or
-    /// more, become a group, in the place of its first member.
+    /// A sibling list as entries, appended to `entries`: runs of one
+    /// command, `GROUP_MIN` or more, become a group, in the place of its
+    /// first member. Returns the list's range.
     fn gather<'s>(
         &mut self,
         comms: &[&'s str],
         parent: Option<u32>,
         list: &[u32],
         by_name: &mut Vec<(&'s str, u32)>,
-    ) -> Vec<Entry> {
-        let mut entries: Vec<Entry> = list.iter().map(|&i| Entry::Node(i)).collect();
+    ) -> (u32, u32) {
+        let start = self.entries.len();
+        self.entries.extend(list.iter().map(|&i| Entry::Node(i)));
+        let range = |entries: &Vec<Entry>| (start as u32, entries.len() as u32);
         if list.len() < GROUP_MIN {
-            return entries;
+            return range(&self.entries);
         }
         // siblings by name (in list order within a name): runs are groups
         by_name.clear();
@@ -292,6 +300,7 @@ impl Forest {
                 .map(|(at, &i)| (comms[i as usize], at as u32)),
         );
         by_name.sort_unstable();
+        const MERGED: Entry = Entry::Group(u32::MAX);
         let mut grouped = false;
         for run in by_name.chunk_by(|a, b| a.0 == b.0) {
             if run.len() < GROUP_MIN {
@@ -314,19 +323,32 @@ impl Forest {
                 group.longest_ns = group.longest_ns.max(node.duration_ns);
                 group.first = group.first.min((node.start, node.pid));
                 // the group stands where its first member stood
-                entries[at as usize] = if n == 0 {
-                    Entry::Group(g)
-                } else {
-                    Entry::Group(u32::MAX)
-                };
+                self.entries[start + at as usize] = if n == 0 { Entry::Group(g) } else { MERGED };
             }
             self.groups.push(group);
             grouped = true;
         }
         if grouped {
-            entries.retain(|e| *e != Entry::Group(u32::MAX));
+            let mut kept = start;
+            for at in start..self.entries.len() {
+                if self.entries[at] != MERGED {
+                    self.entries[kept] = self.entries[at];
+                    kept += 1;
+                }
+            }
+            self.entries.truncate(kept);
         }
-        entries
+        range(&self.entries)
+    }
+
+    /// A node's children and groups of children, in the sort's order.
+    pub fn children(&self, node: u32) -> &[Entry] {
+        let (a, b) = self.nodes[node as usize].children;
+        &self.entries[a as usize..b as usize]
+    }
+
+    pub fn roots(&self) -> &[Entry] {
+        &self.entries[self.roots.0 as usize..self.roots.1 as usize]
     }
 
     /// Puts every sibling list (and group) in the sort's order; the start
@@ -337,29 +359,21 @@ impl Forest {
         }
         // the lists are taken out while sorting: the comparison reads only
         // the nodes' and groups' own figures
-        let mut roots = std::mem::take(&mut self.roots);
-        let mut children: Vec<Vec<Entry>> = self
-            .nodes
-            .iter_mut()
-            .map(|n| std::mem::take(&mut n.children))
-            .collect();
+        let mut entries = std::mem::take(&mut self.entries);
         let mut members: Vec<Vec<u32>> = self
             .groups
             .iter_mut()
             .map(|g| std::mem::take(&mut g.members))
             .collect();
         let cmp = |a: &Entry, b: &Entry| sort.apply(self.compare(store, sort.column, *a, *b));
-        roots.sort_by(cmp);
-        for list in children.iter_mut().filter(|l| l.len() > 1) {
-            list.sort_by(cmp);
+        let ranges = std::iter::once(self.roots).chain(self.nodes.iter().map(|n| n.children));
+        for (a, b) in ranges.filter(|(a, b)| b - a > 1) {
+            entries[a as usize..b as usize].sort_by(cmp);
         }
         for list in &mut members {
             list.sort_by(|&a, &b| cmp(&Entry::Node(a), &Entry::Node(b)));
         }
-        self.roots = roots;
-        for (n, list) in self.nodes.iter_mut().zip(children) {
-            n.children = list;
-        }
+        self.entries = entries;
         for (g, list) in self.groups.iter_mut().zip(members) {
             g.members = list;
         }

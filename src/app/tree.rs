@@ -168,8 +168,8 @@ impl TreeTable {
         };
         let children = |e: Entry| -> Vec<Entry> {
             match e {
-                Entry::Node(i) => forest.nodes[i as usize]
-                    .children
+                Entry::Node(i) => forest
+                    .children(i)
                     .iter()
                     .copied()
                     .filter(|c| visible(c))
@@ -185,7 +185,7 @@ impl TreeTable {
         let mut lines = Vec::new();
         // (entry, depth, last bits, parent line), popped in display order
         let mut stack: Vec<(Entry, u16, u64, Option<usize>)> = Vec::new();
-        let roots: Vec<Entry> = forest.roots.iter().copied().filter(visible).collect();
+        let roots: Vec<Entry> = forest.roots().iter().copied().filter(visible).collect();
         push_siblings(&mut stack, &roots, 0, 0, None);
         while let Some((entry, depth, last, parent)) = stack.pop() {
             let key = line_key(forest, entry);
