@@ -196,7 +196,9 @@ fn usage_fields(f: &mut Fields, u: Option<&Usage>) {
 pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let offset = app.host().utc_offset_secs;
     let Some(selected) = app.selected() else {
-        return vec![Line::from("no process selected").dark_gray()];
+        // a tree's group line is no one process: what its runs add up to
+        return super::tree::group_detail(app)
+            .unwrap_or_else(|| vec![Line::from("no process selected").dark_gray()]);
     };
     let (p, user): (&ProcessInfo, &str) = match &selected {
         Selected::Live(r) => (&r.info, &r.user),

@@ -160,3 +160,20 @@ fn tree_detail_pane_shows_the_current_parent() {
     assert!(screen.contains(" sleep pid 1602 "), "{screen}");
     assert!(screen.contains("ppid  1 "), "{screen}");
 }
+
+#[test]
+fn tree_detail_pane_of_a_group_adds_up_its_runs() {
+    let mut app = build_app();
+    render(&mut app, 120, 40);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    let screen = text(&mut app, 120, 40);
+    for expected in [
+        "runs  40 of cc1 (parent pid 1200)",
+        "subtree  40 processes, 3 failed, 0 running",
+        "cpu  12.78s",
+    ] {
+        assert!(screen.contains(expected), "{expected} missing:\n{screen}");
+    }
+}

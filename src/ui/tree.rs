@@ -155,6 +155,56 @@ impl ViewRows for TreeColumn {
     }
 }
 
+/// The detail pane of a group line: what its runs add up to, and how to
+/// see them one by one.
+pub fn group_detail(app: &App) -> Option<Vec<Line<'static>>> {
+    if app.view != ViewId::Tree {
+        return None;
+    }
+    let tree = &app.tables.tree;
+    let line = tree.line(tree.table.view.selected_key()?)?;
+    let Entry::Group(g) = line.entry else {
+        return None;
+    };
+    let group = tree.forest.groups.get(g as usize)?;
+    let t = &group.totals;
+    let parent = group
+        .parent
+        .and_then(|p| tree.forest.nodes.get(p as usize))
+        .map_or("no known parent".to_string(), |n| {
+            format!("parent pid {}", n.pid)
+        });
+    let cpu = if t.cpu_known {
+        format::duration(t.cpu_ns)
+    } else {
+        "not known".into()
+    };
+    let label = |name: &str| Span::from(format!("{name:>9}  ")).dark_gray();
+    Some(vec![
+        Line::from(vec![
+            label("runs"),
+            Span::from(format!(
+                "{} of {} ({parent})",
+                group.members.len(),
+                group.name
+            )),
+        ]),
+        Line::from(vec![
+            label("subtree"),
+            Span::from(format!(
+                "{} processes, {} failed, {} running",
+                t.procs, t.failed, t.running
+            )),
+        ]),
+        Line::from(vec![label("cpu"), Span::from(cpu)]),
+        Line::from(vec![
+            label("longest"),
+            Span::from(format::duration(group.longest_ns)),
+        ]),
+        Line::from("→ or l lists the runs; each is a process line of its own").dark_gray(),
+    ])
+}
+
 /// `cc1 ×124  (3 failed, 41.2s CPU)`: what a group line says of its runs.
 pub fn group_label(name: &str, members: usize, totals: &Totals) -> String {
     let mut notes = Vec::new();
