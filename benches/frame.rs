@@ -294,11 +294,25 @@ fn tree_view() {
         frame(&mut app)
     });
     let mut next = finished;
+    let mut clock = now;
     time("tree: frame after 100 new exits (build)", rows, 20, || {
         app.apply(Message::Events((next..next + 100).map(ended).collect()));
         next += 100;
+        // a forest this big is built again once a second at most
+        clock = WallTime(clock.0 + 1_000_000_000);
+        app.tick(clock);
         frame(&mut app);
     });
+    time(
+        "tree: frame after 100 new exits, same second",
+        rows,
+        20,
+        || {
+            app.apply(Message::Events((next..next + 100).map(ended).collect()));
+            next += 100;
+            frame(&mut app);
+        },
+    );
     time(
         "tree: frame after → / ← (layout only)",
         rows,
@@ -315,6 +329,32 @@ fn tree_view() {
         frame(&mut app);
         app.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     });
+    // a full finished list under the same live processes
+    let mut big = App::new(AppConfig {
+        max_finished: 100_000,
+        min_duration: Duration::ZERO,
+        filter_in_app: false,
+        users: HashMap::from([(0, "root".into())]),
+        host: HostInfo::default(),
+    });
+    big.apply(Message::Snapshot(
+        (0..live)
+            .map(|i| tree_process(2 + i, 1 + i / 10, "worker", u64::from(i)))
+            .collect(),
+    ));
+    for chunk in 0..10 {
+        big.apply(Message::Events(
+            (chunk * 10_000..(chunk + 1) * 10_000).map(ended).collect(),
+        ));
+    }
+    time(
+        "tree: forest build alone, 100,000 finished",
+        110_000,
+        5,
+        || {
+            std::hint::black_box(Forest::build(&big.store, now));
+        },
+    );
     println!(
         "tree: {} lines laid out, {} groups, {} forest builds",
         app.tables.tree.lines.len(),

@@ -37,7 +37,7 @@ pub use prompt::{Prompt, PromptKind};
 pub use rows::{FinishedRow, LiveRow};
 pub use store::Store;
 pub use table::{Table, TableOps, Tables, ViewId};
-pub use tree::{TreeLine, TreeTable, MAX_DEPTH};
+pub use tree::{TreeLine, TreeTable, BIG_FOREST, MAX_DEPTH};
 pub use tree_columns::TreeColumn;
 pub use view::View;
 

@@ -339,6 +339,24 @@ fn the_forest_is_built_only_when_the_store_changed() {
 }
 
 #[test]
+fn a_big_forest_is_built_at_most_once_a_second() {
+    let mut app = tree_app(|app| {
+        let many = (0..BIG_FOREST as u32)
+            .map(|i| child(100 + i, 1, "worker", 1))
+            .collect();
+        app.apply(Message::Snapshot(many));
+    });
+    let builds = app.tables.tree.builds;
+    app.apply(events(vec![TraceEvent::Exec(child(99, 1, "late", 2))]));
+    app.prepare(&tree_viewport(30));
+    assert_eq!(app.tables.tree.builds, builds);
+    app.tick(WallTime(T0 + 101 * SEC));
+    app.prepare(&tree_viewport(30));
+    assert_eq!(app.tables.tree.builds, builds + 1);
+    assert!(outline(&app).iter().any(|l| l.contains("late (99)")));
+}
+
+#[test]
 fn a_search_shows_the_matches_with_their_ancestors() {
     let mut app = tree_app(family);
     app.handle_key(key(KeyCode::Char('/')));

@@ -26,6 +26,13 @@ use crate::event::WallTime;
 /// chain of pid reuse or a fork bomb must not build a line per level.
 pub const MAX_DEPTH: u16 = 64;
 
+/// A forest this big is built again at most once a second of the App's
+/// time: under an exec storm with a full finished list (100,000 rows) a
+/// build every frame would take the frames; a tree a second behind is
+/// still the tree. Smaller ones are built again at every change.
+pub const BIG_FOREST: usize = 20_000;
+const BIG_FOREST_EVERY_NS: u64 = 1_000_000_000;
+
 /// One line of the tree as laid out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeLine {
@@ -88,6 +95,8 @@ pub struct TreeTable {
     index: HashMap<u64, usize>,
     /// forest builds so far: frames with nothing new must not cause them
     pub builds: u64,
+    /// when the forest was last built
+    built_at: WallTime,
 }
 
 impl Default for TreeTable {
@@ -101,6 +110,7 @@ impl Default for TreeTable {
             lines: Vec::new(),
             index: HashMap::new(),
             builds: 0,
+            built_at: WallTime::default(),
         }
     }
 }
@@ -138,10 +148,13 @@ impl TreeTable {
 
     /// Brings the forest and its lines up to date for a frame.
     pub fn prepare(&mut self, store: &Store, filter: &Filter, now: WallTime) {
-        if self.forest_stale {
+        let big = self.forest.nodes.len() >= BIG_FOREST;
+        let due = !big || now.0 >= self.built_at.0.saturating_add(BIG_FOREST_EVERY_NS);
+        if self.forest_stale && due {
             self.forest = Forest::build(store, now);
             self.forest_stale = false;
             self.builds += 1;
+            self.built_at = now;
             self.table.invalidate();
         }
         if self.table.stale() == Stale::No {
