@@ -161,6 +161,28 @@ fn processes_nest_under_the_parent_they_were_born_to() {
 }
 
 #[test]
+fn a_sort_orders_siblings_and_keeps_the_tree() {
+    let mut app = tree_app(family);
+    // START, PID, PROCS, FAILED, CPU: the most CPU first among siblings
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Char('>'));
+    }
+    assert_eq!(app.tables.tree.table.sort.column, TreeColumn::Cpu);
+    assert_eq!(
+        outline(&app),
+        [
+            "▾ bash (10)",
+            "└─▾ make (20)",
+            "  ├── cc1 (31)",
+            "  ├── cc1 (30)",
+            "  └── daemon (40)",
+        ]
+    );
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(outline(&app)[2], "  ├── daemon (40)");
+}
+
+#[test]
 fn enter_on_a_process_line_opens_its_detail() {
     let mut app = tree_app(family);
     press(&mut app, KeyCode::Down);
