@@ -1,5 +1,6 @@
 //! Command-line options, and their conversion into a plain run config.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -71,6 +72,26 @@ pub struct Cli {
     /// BTF file describing the kernel, for kernels without /sys/kernel/btf/vmlinux
     #[arg(long, value_name = "FILE")]
     pub btf: Option<PathBuf>,
+
+    /// Trace only this running process and what it starts from then on;
+    /// stops when they have all ended
+    #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64),
+          conflicts_with_all = ["command", "replay"])]
+    pub pid: Option<u32>,
+
+    /// Run COMMAND as USER, with USER's groups (needs root)
+    #[arg(short = 'u', long = "user", value_name = "USER", requires = "command")]
+    pub user: Option<String>,
+
+    /// At the end, print a table of what each command used on stderr
+    /// (runs, failures, durations, CPU, memory)
+    #[arg(long, conflicts_with = "replay")]
+    pub summary: bool,
+
+    /// Run COMMAND (after --) and trace only it and its descendants;
+    /// tracer-tui exits with its status
+    #[arg(last = true, value_name = "COMMAND", conflicts_with = "replay")]
+    pub command: Vec<OsString>,
 }
 
 /// A clap error as one line: its first line, and the arguments it lists
@@ -94,6 +115,8 @@ pub enum Mode {
     Dashboard,
     Stream,
     Json,
+    /// --summary alone: nothing on stdout, the table on stderr at the end
+    SummaryOnly,
 }
 
 impl Cli {
@@ -102,9 +125,30 @@ impl Cli {
             Mode::Json
         } else if self.stream {
             Mode::Stream
+        } else if self.summary && self.replay.is_none() && self.record.is_none() {
+            Mode::SummaryOnly
         } else {
             Mode::Dashboard
         }
+    }
+
+    /// What is traced: a command given after --, a --pid, or the host.
+    pub fn target(&self) -> crate::scope::Target {
+        use crate::scope::Target;
+        if let Some(pid) = self.pid {
+            Target::Pid(pid)
+        } else if !self.command.is_empty() {
+            Target::Command {
+                argv: self.command.clone(),
+                user: self.user.clone(),
+            }
+        } else {
+            Target::Host
+        }
+    }
+
+    pub fn scoped(&self) -> bool {
+        self.target().scoped()
     }
 
     pub fn load_options(&self) -> crate::bpf::LoadOptions {
@@ -114,6 +158,7 @@ impl Cli {
             verbose: self.verbose,
             btf: self.btf.clone(),
             failed_execs: true,
+            scoped: self.scoped(),
         }
     }
 }
