@@ -2,11 +2,13 @@
 //! between fork and exec, so the kernel follows it from its first
 //! instruction, then becomes the -u user, then execs.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
@@ -149,8 +151,21 @@ pub fn spawn(argv: &[OsString], user: Option<&User>, traced: BorrowedFd) -> Resu
         .split_first()
         .ok_or_else(|| anyhow::anyhow!("no command given after --"))?;
     let name = crate::sanitize::visible(&program.to_string_lossy());
-    let mut command = Command::new(program);
-    command.args(args);
+    // found here rather than by execvp in the child: its search would show
+    // as a failed exec for every PATH directory without the program
+    let path = resolve(program, std::env::var_os("PATH").as_deref()).map_err(|code| {
+        let why = if code == 127 {
+            "command not found"
+        } else {
+            "permission denied"
+        };
+        anyhow::Error::new(CannotRun {
+            code,
+            line: format!("cannot run {name}: {why}"),
+        })
+    })?;
+    let mut command = Command::new(path);
+    command.arg0(program).args(args);
     let fd = traced.as_raw_fd();
     // everything the child uses is made here, before the fork
     let ids = user.map(|u| (u.uid, u.gid, u.groups.clone()));
@@ -185,6 +200,47 @@ pub fn spawn(argv: &[OsString], user: Option<&User>, traced: BorrowedFd) -> Resu
     })
 }
 
+/// Where execvp would find `program`: itself when it holds a slash, else
+/// the first executable regular file of that name in a PATH directory (an
+/// empty entry is the current directory). Err(127) when there is none,
+/// Err(126) when only files that cannot be executed were found.
+fn resolve(program: &OsStr, path: Option<&OsStr>) -> Result<PathBuf, u8> {
+    if program.as_bytes().contains(&b'/') {
+        return Ok(PathBuf::from(program));
+    }
+    if program.is_empty() {
+        return Err(127);
+    }
+    let path = path.unwrap_or(OsStr::new("/usr/local/bin:/usr/bin:/bin"));
+    let mut denied = false;
+    for dir in path.as_bytes().split(|&b| b == b':') {
+        let dir = if dir.is_empty() {
+            Path::new(".")
+        } else {
+            Path::new(OsStr::from_bytes(dir))
+        };
+        let candidate = dir.join(program);
+        match std::fs::metadata(&candidate) {
+            Ok(meta) if meta.is_file() => {
+                if executable(&candidate) {
+                    return Ok(candidate);
+                }
+                denied = true;
+            }
+            _ => {}
+        }
+    }
+    Err(if denied { 126 } else { 127 })
+}
+
+fn executable(path: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: c is a valid NUL-terminated path for the call's duration.
+    unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+}
+
 fn cannot_run(name: &str, e: &io::Error) -> anyhow::Error {
     let (code, why) = match e.kind() {
         io::ErrorKind::NotFound => (127, "command not found".to_string()),
@@ -195,4 +251,32 @@ fn cannot_run(name: &str, e: &io::Error) -> anyhow::Error {
         code,
         line: format!("cannot run {name}: {why}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_are_found_as_execvp_would() {
+        let path = OsStr::new("/nonexistent::/usr/bin:/bin");
+        assert_eq!(
+            resolve(OsStr::new("sh"), Some(path)),
+            Ok(PathBuf::from("/usr/bin/sh"))
+        );
+        assert_eq!(
+            resolve(OsStr::new("./x"), Some(path)),
+            Ok(PathBuf::from("./x"))
+        );
+        assert_eq!(
+            resolve(OsStr::new("no-such-program-here"), Some(path)),
+            Err(127)
+        );
+        assert_eq!(resolve(OsStr::new(""), Some(path)), Err(127));
+        // a file without execute permission, found on the path
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("plain"), "").unwrap();
+        let only = dir.path().as_os_str();
+        assert_eq!(resolve(OsStr::new("plain"), Some(only)), Err(126));
+    }
 }
