@@ -80,7 +80,15 @@ pub struct Cli {
     pub pid: Option<u32>,
 
     /// Run COMMAND as USER, with USER's groups (needs root)
-    #[arg(short = 'u', long = "user", value_name = "USER", requires = "command")]
+    // conflicts as well as requires: clap waives a requirement that
+    // conflicts with a flag given (--pid conflicts with COMMAND)
+    #[arg(
+        short = 'u',
+        long = "user",
+        value_name = "USER",
+        requires = "command",
+        conflicts_with = "pid"
+    )]
     pub user: Option<String>,
 
     /// At the end, print a table of what each command used on stderr
@@ -411,5 +419,72 @@ mod tests {
                 .max_processes,
             100
         );
+    }
+
+    #[test]
+    fn a_command_after_the_double_dash_is_the_target() {
+        use crate::scope::Target;
+        let cli = parse(&["--json", "-u", "nobody", "--", "ls", "-d", "--json"]).unwrap();
+        assert_eq!(
+            cli.target(),
+            Target::Command {
+                argv: vec!["ls".into(), "-d".into(), "--json".into()],
+                user: Some("nobody".into()),
+            }
+        );
+        assert!(cli.load_options().scoped);
+        assert_eq!(
+            cli.min_duration,
+            Duration::ZERO,
+            "-d after -- is the command's"
+        );
+        assert_eq!(parse(&["--pid", "42"]).unwrap().target(), Target::Pid(42));
+        assert_eq!(parse(&[]).unwrap().target(), Target::Host);
+        assert!(!parse(&[]).unwrap().load_options().scoped);
+    }
+
+    #[test]
+    fn summary_alone_has_no_dashboard() {
+        assert_eq!(parse(&["--summary"]).unwrap().mode(), Mode::SummaryOnly);
+        assert_eq!(
+            parse(&["--summary", "--", "make"]).unwrap().mode(),
+            Mode::SummaryOnly
+        );
+        assert_eq!(parse(&["--summary", "--json"]).unwrap().mode(), Mode::Json);
+        // --record needs the dashboard; the table follows it
+        assert_eq!(
+            parse(&["--summary", "--record", "f"]).unwrap().mode(),
+            Mode::Dashboard
+        );
+    }
+
+    #[test]
+    fn scoping_conflicts() {
+        let kind = |args: &[&str]| parse(args).unwrap_err().kind();
+        assert_eq!(kind(&["--pid", "0"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--pid", "-3"]), ErrorKind::UnknownArgument);
+        assert_eq!(kind(&["--pid", "2147483648"]), ErrorKind::ValueValidation);
+        assert_eq!(
+            kind(&["--pid", "1", "--", "true"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(kind(&["-u", "nobody"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            kind(&["--pid", "1", "-u", "x"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            kind(&["--replay", "f", "--", "true"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            kind(&["--replay", "f", "--pid", "1"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            kind(&["--replay", "f", "--summary"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(kind(&["make"]), ErrorKind::UnknownArgument);
     }
 }

