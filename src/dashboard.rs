@@ -227,6 +227,12 @@ pub fn run(cli: &Cli, quit: &AtomicBool, session: &mut Session) -> Result<()> {
         if backend.is_some() {
             app.tick(WallTime(clock::wall_ns()));
         }
+        if let Some(line) = session.pid_ended() {
+            if app.scope_line.as_deref() != Some(line.as_str()) {
+                app.scope_line = Some(line);
+                dirty = true;
+            }
+        }
         if let Some(command) = session.command.as_mut().filter(|c| c.ended().is_none()) {
             match command.try_reap() {
                 Ok(Some(ended)) => {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 
 use super::{check_pid, check_privilege, lookup_user, spawn, BackendScope, Running, Target, User};
 use crate::backend::{Backend, Command};
@@ -29,6 +29,14 @@ impl Session {
     /// the privilege to become it, the --pid process.
     pub fn prepare(cli: &Cli) -> Result<Session> {
         let target = cli.target();
+        // the kernel program knows processes by their pids in the host's
+        // namespace; a pid from another one would name a stranger
+        if target.scoped() && !crate::procfs::in_initial_pid_namespace() {
+            bail!(
+                "-- COMMAND and --pid need tracer-tui in the host's pid namespace \
+                 (run it outside the container, or trace the whole host)"
+            );
+        }
         let user = match &target {
             Target::Command {
                 user: Some(name), ..
@@ -85,6 +93,14 @@ impl Session {
             command.wait()?;
         }
         Ok(())
+    }
+
+    /// For --pid: what the header says once the process has ended.
+    pub fn pid_ended(&self) -> Option<String> {
+        match self.target {
+            Target::Pid(pid) if !crate::procfs::exists(pid) => Some(format!("pid {pid} has ended")),
+            _ => None,
+        }
     }
 
     /// The status tracer-tui exits with: the command's, else 0.
