@@ -404,3 +404,39 @@ fn the_dashboard_shows_the_end_and_quitting_terminates_the_command() {
     tmux.keys(&["q"]);
     assert_eq!(wait_for_file(&second), "status=143\n");
 }
+
+#[test]
+fn summary_of_the_whole_host_is_printed_on_sigint() {
+    let Some(_guard) = common::bpf_test("scoping::host_summary") else {
+        return;
+    };
+    let mark = marker("/bin/true", "shs");
+    let tracer = Command::new(common::bin())
+        .arg("--summary")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tracer-tui");
+    // its start takes a moment: run the marker until a run is surely seen,
+    // then exactly four more after a second's pause
+    std::thread::sleep(Duration::from_millis(1500));
+    for _ in 0..4 {
+        assert!(Command::new(&mark.path).status().unwrap().success());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill with the pid of a child we have not reaped.
+    unsafe { libc::kill(tracer.id() as i32, libc::SIGINT) };
+    let out = finish(tracer, &["--summary"]);
+    assert!(out.status.success(), "{:?}", out.status);
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let row: Vec<&str> = err
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(mark.name.as_str()))
+        .unwrap_or_else(|| panic!("no row for {} in:\n{err}", mark.name))
+        .split_whitespace()
+        .collect();
+    assert_eq!(row[1..3], ["4", "0"], "{err}");
+    assert!(err.contains("total: "), "{err}");
+}
