@@ -425,6 +425,7 @@ mod tests {
                     exec_ringbuf: 3,
                     exit_ringbuf: 4,
                     pid_map_full: 5,
+                    traced_full: 6,
                     ..Default::default()
                 },
             },
