@@ -90,8 +90,6 @@ pub fn run(cli: &Cli, quit: &AtomicBool, session: &mut Session) -> Result<()> {
                 ..BackendConfig::new(cli.load_options(), cli.min_duration)
             };
             let backend = Backend::start(config, tx.clone())?;
-            // the dashboard stays open after the tree has ended, to be read
-            session.start(&backend, false)?;
             (Some(backend), host::this_host("live".into()), false)
         }
     };
@@ -106,13 +104,18 @@ pub fn run(cli: &Cli, quit: &AtomicBool, session: &mut Session) -> Result<()> {
         app.tick(WallTime(clock::wall_ns()));
     }
     app.start_in_tree = session.target.scoped();
-    app.scope_line = scope_line(session);
 
     // the dashboard draws to stdout: without a terminal there, say so in
     // terms of the flags given, rather than draw into a pipe
     let needs_terminal = needs_terminal(cli);
     if !std::io::stdout().is_terminal() {
         bail!("{needs_terminal}");
+    }
+    // started once the dashboard surely runs; it stays open after the
+    // tree has ended, to be read
+    if let Some(backend) = &backend {
+        session.start(backend, false)?;
+        app.scope_line = scope_line(session);
     }
     let mut screen = Screen::enter().context(needs_terminal)?;
     if let Some(r) = &mut recorder {

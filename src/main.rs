@@ -71,6 +71,9 @@ fn run(cli: Cli) -> Result<u8> {
     let format = match cli.mode() {
         Mode::Dashboard => {
             let result = dashboard::run(&cli, &quit, &mut session);
+            // the dashboard ends a command still running when it quits;
+            // this covers a start that failed half way
+            let result = result.and(session.end_command());
             // after the terminal is restored, also when the run failed
             if cli.summary {
                 eprint!("{}", session.summary_text());

@@ -103,6 +103,15 @@ impl Session {
         }
     }
 
+    /// Ends the command if it still runs (SIGTERM, then SIGKILL after the
+    /// grace), so that no failure leaves it behind untraced.
+    pub fn end_command(&mut self) -> Result<()> {
+        if let Some(command) = &mut self.command {
+            command.terminate(TERMINATE_GRACE)?;
+        }
+        Ok(())
+    }
+
     /// The status tracer-tui exits with: the command's, else 0.
     pub fn exit_code(&self) -> u8 {
         self.ended().map_or(0, |e| e.exit_code())
