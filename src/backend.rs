@@ -233,7 +233,7 @@ fn run(
             wait_for_records(&ring, POLL);
         }
         let stop = drain_commands(tracer, commands, send, &mut ending)
-            || ending.due(|| tracer.traced_is_empty())?;
+            || ending.due(Instant::now(), || tracer.traced_is_empty())?;
         let drain = Drain {
             ring: &ring,
             pipeline: &pipeline,

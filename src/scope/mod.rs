@@ -10,7 +10,7 @@ mod user;
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
@@ -98,9 +98,14 @@ pub enum Ending {
     Never,
     /// ends once the traced set is empty
     Armed,
-    /// the set was seen empty; the next round ends
-    Emptied,
+    /// the set was seen empty at this moment; a round after SETTLE ends
+    Emptied(Instant),
 }
+
+/// How long after the set is seen empty the last drain waits: an exit
+/// program takes its process out of the set a few microseconds before it
+/// submits the exit event.
+pub const SETTLE: Duration = Duration::from_millis(20);
 
 impl Ending {
     pub fn arm(&mut self) {
@@ -110,16 +115,16 @@ impl Ending {
     }
 
     /// Called once a round, before the round's drain; true when this round
-    /// is the last. The round that first sees the set empty drains as usual
-    /// and the next one, a poll interval later, is the last: an exit program
-    /// that took its process out of the set is by then long done sending.
-    pub fn due(&mut self, empty: impl FnOnce() -> Result<bool>) -> Result<bool> {
-        match self {
+    /// is the last. The round that first sees the set empty drains as usual;
+    /// the first round SETTLE later is the last: an exit program that took
+    /// its process out of the set is by then long done sending.
+    pub fn due(&mut self, now: Instant, empty: impl FnOnce() -> Result<bool>) -> Result<bool> {
+        match *self {
             Ending::Never => Ok(false),
-            Ending::Emptied => Ok(true),
+            Ending::Emptied(at) => Ok(now.duration_since(at) >= SETTLE),
             Ending::Armed => {
                 if empty()? {
-                    *self = Ending::Emptied;
+                    *self = Ending::Emptied(now);
                 }
                 Ok(false)
             }
@@ -137,19 +142,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ending_waits_for_arming_then_one_more_round() {
+    fn ending_waits_for_arming_then_one_more_round_after_the_settle() {
+        let t0 = Instant::now();
         let mut e = Ending::default();
-        assert!(!e.due(|| Ok(true)).unwrap(), "not armed: never ends");
+        assert!(!e.due(t0, || Ok(true)).unwrap(), "not armed: never ends");
         e.arm();
-        assert!(!e.due(|| Ok(false)).unwrap());
+        assert!(!e.due(t0, || Ok(false)).unwrap());
         assert!(
-            !e.due(|| Ok(true)).unwrap(),
+            !e.due(t0, || Ok(true)).unwrap(),
             "the round that sees it empty drains"
         );
-        assert_eq!(e, Ending::Emptied);
-        assert!(e.due(|| panic!("not asked again")).unwrap());
+        assert_eq!(e, Ending::Emptied(t0));
+        let soon = t0 + SETTLE / 2;
+        assert!(!e.due(soon, || panic!("not asked again")).unwrap());
+        assert!(e.due(t0 + SETTLE, || panic!("not asked again")).unwrap());
         e.arm();
-        assert_eq!(e, Ending::Emptied, "arming again changes nothing");
+        assert_eq!(e, Ending::Emptied(t0), "arming again changes nothing");
     }
 
     #[test]
