@@ -106,6 +106,16 @@ pub struct Cli {
 /// on the indented lines below (a missing required argument is named only
 /// there), without the usage and hint.
 pub fn error_line(error: &clap::Error) -> String {
+    // only -u requires COMMAND: say so in its terms rather than clap's
+    if error.kind() == clap::error::ErrorKind::MissingRequiredArgument
+        && error
+            .to_string()
+            .lines()
+            .take_while(|l| !l.starts_with("Usage"))
+            .any(|l| l.contains("<COMMAND>"))
+    {
+        return "-u USER needs a command to run: tracer-tui -u USER -- COMMAND [ARGS...]".into();
+    }
     let text = error.to_string();
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("invalid arguments");
@@ -469,6 +479,10 @@ mod tests {
             ErrorKind::ArgumentConflict
         );
         assert_eq!(kind(&["-u", "nobody"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            error_line(&parse(&["-u", "nobody"]).unwrap_err()),
+            "-u USER needs a command to run: tracer-tui -u USER -- COMMAND [ARGS...]"
+        );
         assert_eq!(
             kind(&["--pid", "1", "-u", "x"]),
             ErrorKind::ArgumentConflict
