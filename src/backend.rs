@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::{self, JoinHandle};
@@ -49,6 +50,8 @@ pub struct BackendConfig {
     /// consumer, which takes off what it has handled; None for a consumer
     /// that takes every message as it comes.
     pub backlog: Option<Backlog>,
+    /// Scoped tracing: the running processes to follow (--pid).
+    pub scope: crate::scope::BackendScope,
 }
 
 impl BackendConfig {
@@ -62,6 +65,7 @@ impl BackendConfig {
             use_proc: procfs::in_initial_pid_namespace(),
             forget_gone: true,
             backlog: None,
+            scope: crate::scope::BackendScope::default(),
         }
     }
 }
@@ -70,6 +74,8 @@ impl BackendConfig {
 pub struct Backend {
     commands: Sender<Command>,
     thread: Option<JoinHandle<()>>,
+    /// scoped tracing: the traced set, for the command to put itself in
+    traced: Option<OwnedFd>,
 }
 
 impl Backend {
@@ -80,7 +86,7 @@ impl Backend {
         E: From<Message> + Send + 'static,
     {
         let (commands, command_rx) = mpsc::channel();
-        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<()>>(1);
+        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<Option<OwnedFd>>>(1);
         let thread = thread::Builder::new()
             .name("bpf-backend".into())
             .spawn(move || {
@@ -96,7 +102,14 @@ impl Backend {
                         return;
                     }
                 };
-                let _ = ready_tx.send(Ok(()));
+                let traced = match tracer.traced_map() {
+                    Ok(traced) => traced,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(traced));
                 let send = |m: Message| {
                     if let Some(backlog) = &config.backlog {
                         backlog.sent(backlog::weight(&m));
@@ -120,9 +133,10 @@ impl Backend {
             })
             .context("starting the backend thread")?;
         match ready_rx.recv() {
-            Ok(Ok(())) => Ok(Backend {
+            Ok(Ok(traced)) => Ok(Backend {
                 commands,
                 thread: Some(thread),
+                traced,
             }),
             Ok(Err(e)) => {
                 let _ = thread.join();
@@ -136,6 +150,11 @@ impl Backend {
         self.commands
             .send(command)
             .map_err(|_| anyhow!("the backend has stopped"))
+    }
+
+    /// The kernel's traced set, when tracing is scoped.
+    pub fn traced_map(&self) -> Option<BorrowedFd<'_>> {
+        self.traced.as_ref().map(|fd| fd.as_fd())
     }
 
     /// Stops the thread after it has delivered what the kernel still held.
@@ -182,8 +201,9 @@ fn run(
         send(Message::Warning(gap.to_string()));
     }
     if config.use_proc {
-        tracer.seed(&procfs::scan(&config.proc_root));
+        crate::scope::seed(tracer, config.load.scoped, &config.scope, &config.proc_root)?;
     }
+    let mut ending = crate::scope::Ending::default();
 
     // the live table first, before any event: a sink (such as --record)
     // then sees the processes already running ahead of what happens next
@@ -212,7 +232,8 @@ fn run(
             // after the timeout either way
             wait_for_records(&ring, POLL);
         }
-        let stop = drain_commands(tracer, commands, send);
+        let stop = drain_commands(tracer, commands, send, &mut ending)
+            || ending.due(Instant::now(), || tracer.traced_is_empty())?;
         let drain = Drain {
             ring: &ring,
             pipeline: &pipeline,
@@ -336,6 +357,7 @@ fn drain_commands(
     tracer: &Tracer,
     commands: &Receiver<Command>,
     send: &dyn Fn(Message) -> bool,
+    ending: &mut crate::scope::Ending,
 ) -> bool {
     loop {
         match commands.try_recv() {
@@ -347,6 +369,7 @@ fn drain_commands(
                     send(Message::CommandFailed(format!("{e:#}")));
                 }
             },
+            Ok(Command::EndWhenUntraced) => ending.arm(),
             Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => return true,
             Err(TryRecvError::Empty) => return false,
         }
@@ -426,6 +449,7 @@ fn snapshot(
             .iter()
             .copied()
             .filter(|p| !known.contains(p) && !kernel_threads.contains(p))
+            .filter(|&p| crate::scope::shows(tracer, config.load.scoped, p))
             .collect();
         for pid in unknown {
             match procfs::read(&config.proc_root, pid) {

@@ -1,5 +1,6 @@
 //! Command-line options, and their conversion into a plain run config.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -71,12 +72,50 @@ pub struct Cli {
     /// BTF file describing the kernel, for kernels without /sys/kernel/btf/vmlinux
     #[arg(long, value_name = "FILE")]
     pub btf: Option<PathBuf>,
+
+    /// Trace only this running process and what it starts from then on;
+    /// stops when they have all ended
+    #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64),
+          conflicts_with_all = ["command", "replay"])]
+    pub pid: Option<u32>,
+
+    /// Run COMMAND as USER, with USER's groups (needs root)
+    // conflicts as well as requires: clap waives a requirement that
+    // conflicts with a flag given (--pid conflicts with COMMAND)
+    #[arg(
+        short = 'u',
+        long = "user",
+        value_name = "USER",
+        requires = "command",
+        conflicts_with = "pid"
+    )]
+    pub user: Option<String>,
+
+    /// At the end, print a table of what each command used on stderr
+    /// (runs, failures, durations, CPU, memory)
+    #[arg(long, conflicts_with = "replay")]
+    pub summary: bool,
+
+    /// Run COMMAND (after --) and trace only it and its descendants;
+    /// tracer-tui exits with its status
+    #[arg(last = true, value_name = "COMMAND", conflicts_with = "replay")]
+    pub command: Vec<OsString>,
 }
 
 /// A clap error as one line: its first line, and the arguments it lists
 /// on the indented lines below (a missing required argument is named only
 /// there), without the usage and hint.
 pub fn error_line(error: &clap::Error) -> String {
+    // only -u requires COMMAND: say so in its terms rather than clap's
+    if error.kind() == clap::error::ErrorKind::MissingRequiredArgument
+        && error
+            .to_string()
+            .lines()
+            .take_while(|l| !l.starts_with("Usage"))
+            .any(|l| l.contains("<COMMAND>"))
+    {
+        return "-u USER needs a command to run: tracer-tui -u USER -- COMMAND [ARGS...]".into();
+    }
     let text = error.to_string();
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("invalid arguments");
@@ -94,6 +133,8 @@ pub enum Mode {
     Dashboard,
     Stream,
     Json,
+    /// --summary alone: nothing on stdout, the table on stderr at the end
+    SummaryOnly,
 }
 
 impl Cli {
@@ -102,9 +143,30 @@ impl Cli {
             Mode::Json
         } else if self.stream {
             Mode::Stream
+        } else if self.summary && self.replay.is_none() && self.record.is_none() {
+            Mode::SummaryOnly
         } else {
             Mode::Dashboard
         }
+    }
+
+    /// What is traced: a command given after --, a --pid, or the host.
+    pub fn target(&self) -> crate::scope::Target {
+        use crate::scope::Target;
+        if let Some(pid) = self.pid {
+            Target::Pid(pid)
+        } else if !self.command.is_empty() {
+            Target::Command {
+                argv: self.command.clone(),
+                user: self.user.clone(),
+            }
+        } else {
+            Target::Host
+        }
+    }
+
+    pub fn scoped(&self) -> bool {
+        self.target().scoped()
     }
 
     pub fn load_options(&self) -> crate::bpf::LoadOptions {
@@ -114,6 +176,7 @@ impl Cli {
             verbose: self.verbose,
             btf: self.btf.clone(),
             failed_execs: true,
+            scoped: self.scoped(),
         }
     }
 }
@@ -366,5 +429,76 @@ mod tests {
                 .max_processes,
             100
         );
+    }
+
+    #[test]
+    fn a_command_after_the_double_dash_is_the_target() {
+        use crate::scope::Target;
+        let cli = parse(&["--json", "-u", "nobody", "--", "ls", "-d", "--json"]).unwrap();
+        assert_eq!(
+            cli.target(),
+            Target::Command {
+                argv: vec!["ls".into(), "-d".into(), "--json".into()],
+                user: Some("nobody".into()),
+            }
+        );
+        assert!(cli.load_options().scoped);
+        assert_eq!(
+            cli.min_duration,
+            Duration::ZERO,
+            "-d after -- is the command's"
+        );
+        assert_eq!(parse(&["--pid", "42"]).unwrap().target(), Target::Pid(42));
+        assert_eq!(parse(&[]).unwrap().target(), Target::Host);
+        assert!(!parse(&[]).unwrap().load_options().scoped);
+    }
+
+    #[test]
+    fn summary_alone_has_no_dashboard() {
+        assert_eq!(parse(&["--summary"]).unwrap().mode(), Mode::SummaryOnly);
+        assert_eq!(
+            parse(&["--summary", "--", "make"]).unwrap().mode(),
+            Mode::SummaryOnly
+        );
+        assert_eq!(parse(&["--summary", "--json"]).unwrap().mode(), Mode::Json);
+        // --record needs the dashboard; the table follows it
+        assert_eq!(
+            parse(&["--summary", "--record", "f"]).unwrap().mode(),
+            Mode::Dashboard
+        );
+    }
+
+    #[test]
+    fn scoping_conflicts() {
+        let kind = |args: &[&str]| parse(args).unwrap_err().kind();
+        assert_eq!(kind(&["--pid", "0"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--pid", "-3"]), ErrorKind::UnknownArgument);
+        assert_eq!(kind(&["--pid", "2147483648"]), ErrorKind::ValueValidation);
+        assert_eq!(
+            kind(&["--pid", "1", "--", "true"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(kind(&["-u", "nobody"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            error_line(&parse(&["-u", "nobody"]).unwrap_err()),
+            "-u USER needs a command to run: tracer-tui -u USER -- COMMAND [ARGS...]"
+        );
+        assert_eq!(
+            kind(&["--pid", "1", "-u", "x"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            kind(&["--replay", "f", "--", "true"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            kind(&["--replay", "f", "--pid", "1"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            kind(&["--replay", "f", "--summary"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(kind(&["make"]), ErrorKind::UnknownArgument);
     }
 }

@@ -22,6 +22,7 @@ use crate::intake::Intake;
 use crate::job_control::{self, Job};
 use crate::recorder::Recorder;
 use crate::safe_file::Owner;
+use crate::scope::{Session, Target, TERMINATE_GRACE};
 use crate::source::Message;
 use crate::terminal::Screen;
 use crate::{clock, host, replay, ui, users};
@@ -54,7 +55,7 @@ const IDLE_FRAME: Duration = Duration::from_millis(500);
 /// Most time spent taking in events before a frame is drawn.
 const DRAIN_BUDGET: Duration = Duration::from_millis(20);
 
-pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
+pub fn run(cli: &Cli, quit: &AtomicBool, session: &mut Session) -> Result<()> {
     let (tx, rx) = mpsc::channel::<Event>();
     // bounds what waits between the kernel and the screen: a terminal
     // stopped by XOFF makes the kernel drop and count, not memory grow
@@ -85,13 +86,11 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         None => {
             let config = BackendConfig {
                 backlog: Some(backlog.clone()),
+                scope: session.backend_scope(),
                 ..BackendConfig::new(cli.load_options(), cli.min_duration)
             };
-            (
-                Some(Backend::start(config, tx.clone())?),
-                host::this_host("live".into()),
-                false,
-            )
+            let backend = Backend::start(config, tx.clone())?;
+            (Some(backend), host::this_host("live".into()), false)
         }
     };
     let mut app = App::new(AppConfig {
@@ -104,12 +103,19 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
     if backend.is_some() {
         app.tick(WallTime(clock::wall_ns()));
     }
+    app.start_in_tree = session.target.scoped();
 
     // the dashboard draws to stdout: without a terminal there, say so in
     // terms of the flags given, rather than draw into a pipe
     let needs_terminal = needs_terminal(cli);
     if !std::io::stdout().is_terminal() {
         bail!("{needs_terminal}");
+    }
+    // started once the dashboard surely runs; it stays open after the
+    // tree has ended, to be read
+    if let Some(backend) = &backend {
+        session.start(backend, false)?;
+        app.scope_line = scope_line(session);
     }
     let mut screen = Screen::enter().context(needs_terminal)?;
     if let Some(r) = &mut recorder {
@@ -159,6 +165,9 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
                 let mut next = Some(first);
                 while let Some(event) = next.take() {
                     dirty = true;
+                    if let Event::Source(message) = &event {
+                        session.summary.observe(message);
+                    }
                     urgent |= !matches!(event, Event::Source(_));
                     job = match &event {
                         Event::Job(j) => Some(*j),
@@ -221,6 +230,22 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         if backend.is_some() {
             app.tick(WallTime(clock::wall_ns()));
         }
+        if let Some(line) = session.pid_ended() {
+            if app.scope_line.as_deref() != Some(line.as_str()) {
+                app.scope_line = Some(line);
+                dirty = true;
+            }
+        }
+        if let Some(command) = session.command.as_mut().filter(|c| c.ended().is_none()) {
+            match command.try_reap() {
+                Ok(Some(ended)) => {
+                    app.scope_line = Some(ended.describe());
+                    dirty = true;
+                }
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+        }
         // a failed source ends the run before anything more is drawn
         if let Some(reason) = &app.failure {
             break Err(anyhow!("{reason}"));
@@ -251,15 +276,23 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
     input_stop.store(true, Ordering::Relaxed);
     job_control.close();
     drop(screen);
+    // quitting ends a command still running: asked with SIGTERM, killed if
+    // it has not ended within the grace; its exit is then traced below
+    let ended = match session.command.as_mut() {
+        Some(command) => command.terminate(TERMINATE_GRACE).map(drop),
+        None => Ok(()),
+    };
     if let Some(backend) = backend {
         backend.stop();
     }
     // the recording gets what the source delivered up to its stop
     for event in rx.try_iter() {
         if let Event::Source(message) = event {
+            session.summary.observe(&message);
             record((&mut recorder, &mut record_failure), &message, &mut app);
         }
     }
+    let result = result.and(ended);
     if let Some(mut r) = recorder {
         if let Err(e) = r.flush() {
             record_failure.get_or_insert(e);
@@ -270,6 +303,15 @@ pub fn run(cli: &Cli, quit: &AtomicBool) -> Result<()> {
         (Err(e), Some(failure)) => Err(anyhow!("{e:#} (and {failure:#})")),
         (result, None) => result,
         (Ok(()), Some(failure)) => Err(failure),
+    }
+}
+
+/// What the header says of a traced tree.
+fn scope_line(session: &Session) -> Option<String> {
+    match (&session.target, &session.command) {
+        (_, Some(command)) => Some(format!("tracing {} (pid {})", command.name, command.pid())),
+        (Target::Pid(pid), None) => Some(format!("tracing pid {pid} and its descendants")),
+        _ => None,
     }
 }
 

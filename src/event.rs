@@ -204,6 +204,9 @@ pub struct Drops {
     pub exec_failed_ringbuf: u64,
     /// ring-buffer records user space could not decode
     pub undecodable: u64,
+    /// children of traced processes not followed because the traced set
+    /// was full (scoped tracing only)
+    pub traced_full: u64,
 }
 
 impl Drops {
@@ -215,6 +218,7 @@ impl Drops {
             self.pid_map_full,
             self.exec_failed_ringbuf,
             self.undecodable,
+            self.traced_full,
         ]
         .into_iter()
         .fold(self.exec_ringbuf, u64::saturating_add)
@@ -230,6 +234,7 @@ impl Drops {
                 .exec_failed_ringbuf
                 .saturating_sub(earlier.exec_failed_ringbuf),
             undecodable: self.undecodable.saturating_sub(earlier.undecodable),
+            traced_full: self.traced_full.saturating_sub(earlier.traced_full),
         }
     }
 }

@@ -21,10 +21,16 @@ pub enum Format {
     Stream,
     /// NDJSON records
     Json,
+    /// nothing (--summary alone: the table is printed at the end)
+    Quiet,
 }
 
 /// How long a stop waits for the reader to take what is still queued.
 const GRACE: Duration = Duration::from_millis(400);
+
+/// How long a signal's stop waits for the traced command (which had the
+/// signal too, from the terminal) to end, so its own exit is reported.
+const COMMAND_GRACE: Duration = Duration::from_secs(2);
 
 /// Writes events until `quit` is set, the reader closes the pipe, or the
 /// backend fails. Everything received is written before returning, unless
@@ -37,6 +43,7 @@ pub fn run(
     messages: Receiver<Message>,
     backlog: &Backlog,
     quit: &AtomicBool,
+    session: &mut crate::scope::Session,
 ) -> Result<()> {
     let out = Output::stdout()?;
     let mut sink = Sink {
@@ -45,14 +52,25 @@ pub fn run(
     };
     // set once a signal arrives: when waiting for the reader ends
     let mut deadline: Option<Instant> = None;
+    let mut quit_at: Option<Instant> = None;
+    let command = &mut session.command;
     let mut stopping = || {
         if deadline.is_none() && quit.load(Ordering::Relaxed) {
+            let since = *quit_at.get_or_insert_with(Instant::now);
+            // the command's exit first, unless it takes too long
+            let running = command
+                .as_mut()
+                .is_some_and(|c| c.try_reap().is_ok_and(|ended| ended.is_none()));
+            if running && since.elapsed() < COMMAND_GRACE {
+                return None;
+            }
             deadline = Some(Instant::now() + GRACE);
             // the backend delivers what the kernel still holds, then hangs up
             let _ = backend_stop(&backend);
         }
         deadline
     };
+    let summary = &mut session.summary;
     let result = (|| -> Result<Option<String>, Stalled> {
         let mut header = Vec::new();
         sink.header(&mut header).map_err(Stalled::Failed)?;
@@ -70,6 +88,7 @@ pub fn run(
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             let weight = backlog::weight(&message);
+            summary.observe(&message);
             match message {
                 Message::Events(events) => {
                     let mut bytes = Vec::new();
@@ -131,12 +150,13 @@ impl Sink {
                 "{:<8} {:<5} {:<16} {:<7} {:<7} FILENAME/EXIT CODE",
                 "TIME", "EVENT", "COMM", "PID", "PPID"
             ),
-            Format::Json => Ok(()),
+            Format::Json | Format::Quiet => Ok(()),
         }
     }
 
     fn write(&mut self, out: &mut impl Write, event: &TraceEvent) -> io::Result<()> {
         match self.mode {
+            Format::Quiet => Ok(()),
             // with a min duration, as in the stream format: an exec only
             // with its reported exit (failed attempts are in its history)
             Format::Json if self.exec_with_exit => match event {
@@ -174,14 +194,16 @@ impl Sink {
                 TraceEvent::Lost { time, drops } => writeln!(
                     out,
                     "{:<8} {:<5} ring buffer full: {} exec, {} exit and {} failed-exec events \
-                     lost; {} exec records not kept (pid map full); {} undecodable (totals)",
+                     lost; {} exec records not kept (pid map full); {} undecodable; {} children \
+                     not traced (traced set full) (totals)",
                     clock_time(*time),
                     "LOST",
                     drops.exec_ringbuf,
                     drops.exit_ringbuf,
                     drops.exec_failed_ringbuf,
                     drops.pid_map_full,
-                    drops.undecodable
+                    drops.undecodable,
+                    drops.traced_full
                 ),
             },
         }

@@ -11,6 +11,7 @@ use clap::Parser;
 use tracer_tui::backend::{Backend, BackendConfig, Message};
 use tracer_tui::backlog::Backlog;
 use tracer_tui::cli::{Cli, Mode};
+use tracer_tui::scope::{CannotRun, Session};
 use tracer_tui::{dashboard, headless, sanitize};
 
 fn main() -> ExitCode {
@@ -26,10 +27,14 @@ fn main() -> ExitCode {
         }
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("tracer-tui: {}", one_line(&e));
-            ExitCode::FAILURE
+            // a command that could not be started: `time`'s 127 or 126
+            match e.downcast_ref::<CannotRun>() {
+                Some(c) => ExitCode::from(c.code),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -49,7 +54,7 @@ fn ignored(signal: i32) -> bool {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<u8> {
     let quit = Arc::new(AtomicBool::new(false));
     // a closed terminal (SIGHUP) ends the run like SIGINT and SIGTERM: cleanly,
     // flushed; unless it was ignored on purpose (nohup)
@@ -61,17 +66,50 @@ fn run(cli: Cli) -> Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&quit))
             .context("installing signal handlers")?;
     }
+    // the -u user and the --pid process are checked before anything starts
+    let mut session = Session::prepare(&cli)?;
     let format = match cli.mode() {
-        Mode::Dashboard => return dashboard::run(&cli, &quit),
+        Mode::Dashboard => {
+            let result = dashboard::run(&cli, &quit, &mut session);
+            // the dashboard ends a command still running when it quits;
+            // this covers a start that failed half way
+            let result = result.and(session.end_command());
+            // after the terminal is restored, also when the run failed
+            if cli.summary {
+                eprint!("{}", session.summary_text());
+            }
+            result?;
+            return Ok(session.exit_code());
+        }
         Mode::Stream => headless::Format::Stream,
         Mode::Json => headless::Format::Json,
+        Mode::SummaryOnly => headless::Format::Quiet,
     };
     let (tx, rx) = mpsc::channel::<Message>();
     let backlog = Backlog::default();
     let config = BackendConfig {
         backlog: Some(backlog.clone()),
+        scope: session.backend_scope(),
         ..BackendConfig::new(cli.load_options(), cli.min_duration)
     };
     let backend = Backend::start(config, tx)?;
-    headless::run(format, cli.min_duration, backend, rx, &backlog, &quit)
+    // output ends with the traced tree
+    session.start(&backend, true)?;
+    let result = headless::run(
+        format,
+        cli.min_duration,
+        backend,
+        rx,
+        &backlog,
+        &quit,
+        &mut session,
+    );
+    // the command's status, as `time` waits for it
+    let waited = session.wait();
+    if cli.summary {
+        eprint!("{}", session.summary_text());
+    }
+    result?;
+    waited?;
+    Ok(session.exit_code())
 }

@@ -194,6 +194,8 @@ struct LostOut {
     exec_failed_ringbuf: u64,
     #[serde(default)]
     undecodable: u64,
+    #[serde(default)]
+    traced_full: u64,
 }
 
 /// One event as a JSON line (without the newline).
@@ -250,6 +252,7 @@ pub fn to_line(event: &TraceEvent) -> String {
             pid_map_full: drops.pid_map_full,
             exec_failed_ringbuf: drops.exec_failed_ringbuf,
             undecodable: drops.undecodable,
+            traced_full: drops.traced_full,
         }),
     };
     // these types hold only strings and numbers: serialising cannot fail
@@ -422,6 +425,7 @@ mod tests {
                     exec_ringbuf: 3,
                     exit_ringbuf: 4,
                     pid_map_full: 5,
+                    traced_full: 6,
                     ..Default::default()
                 },
             },

@@ -10,6 +10,9 @@ use crate::event::{CommandTotals, ProcessInfo, TraceEvent, WallTime};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     SetMinDuration(Duration),
+    /// End once every traced process has ended (scoped tracing), after
+    /// delivering their last events and the final per-command totals.
+    EndWhenUntraced,
     Shutdown,
 }
 

@@ -243,6 +243,7 @@ fn evictions_keep_totals_and_reading_a_full_map_is_cheap() {
         verbose: false,
         btf: None,
         failed_execs: false,
+        scoped: false,
     };
     let tracer = Tracer::load(&mut storage, &load, u64::MAX).expect("load BPF");
 

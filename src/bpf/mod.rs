@@ -3,6 +3,7 @@
 
 mod commands;
 mod decode;
+mod scope;
 pub mod tracefs;
 
 use std::ffi::CString;
@@ -48,6 +49,9 @@ pub struct LoadOptions {
     pub btf: Option<PathBuf>,
     /// Trace failed execs (syscall tracepoints; needs their ids from tracefs).
     pub failed_execs: bool,
+    /// Follow only the processes in the traced set (one command's or one
+    /// process's tree), not the whole host.
+    pub scoped: bool,
 }
 
 /// The loaded and attached kernel program.
@@ -57,6 +61,8 @@ pub struct Tracer<'obj> {
     _exec_links: Vec<Link>,
     /// why failed execs are not traced, when they are not
     failed_exec_gap: Option<String>,
+    /// only the traced set is followed
+    scoped: bool,
 }
 
 fn libbpf_log(level: PrintLevel, msg: String) {
@@ -254,6 +260,7 @@ impl<'obj> Tracer<'obj> {
             .as_deref_mut()
             .ok_or_else(|| anyhow!("BPF object has no .rodata section"))?;
         rodata.wakeup_threshold = u64::from(ring / 8).min(256 * 1024);
+        rodata.scoped = u32::from(opts.scoped);
 
         // The failed-exec programs are attached by hand, through perf events
         // on tracepoint ids that only tracefs publishes; without the ids they
@@ -276,6 +283,7 @@ impl<'obj> Tracer<'obj> {
             skel,
             _exec_links: Vec::new(),
             failed_exec_gap: None,
+            scoped: opts.scoped,
         };
         tracer.set_min_duration(min_duration_ns)?;
         tracer
@@ -375,6 +383,7 @@ impl<'obj> Tracer<'obj> {
             pid_map_full: read(types::drop_counter::DROP_PID_MAP_FULL)?,
             exec_failed_ringbuf: read(types::drop_counter::DROP_EXEC_FAILED_RINGBUF)?,
             undecodable: 0,
+            traced_full: read(types::drop_counter::DROP_TRACED_FULL)?,
         })
     }
 

@@ -62,6 +62,8 @@ struct LineIn {
     exec_failed_ringbuf: u64,
     #[serde(default)]
     undecodable: u64,
+    #[serde(default)]
+    traced_full: u64,
     errno: Option<i32>,
     #[serde(default)]
     history: Vec<StepIn>,
@@ -212,6 +214,7 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
             pid_map_full: l.pid_map_full,
             exec_failed_ringbuf: l.exec_failed_ringbuf,
             undecodable: l.undecodable,
+            traced_full: l.traced_full,
         };
         return Ok(TraceEvent::Lost { time: at, drops });
     }

@@ -43,6 +43,10 @@ fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     if let Some(span) = replay_state(app) {
         first.push(span);
     }
+    if let Some(scope) = &app.scope_line {
+        first.push(Span::raw("  "));
+        first.push(Span::from(crate::sanitize::visible(scope)).cyan().bold());
+    }
 
     let (execs, exits) = app.rates();
     let mut second = vec![
@@ -71,8 +75,11 @@ fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     second.push(Span::raw("  drops "));
     second.push(if drops > 0 {
         Span::from(format!(
-            " {drops} (ring {}+{}, map {}) ",
-            app.drops.exec_ringbuf, app.drops.exit_ringbuf, app.drops.pid_map_full
+            " {drops} (ring {}+{}, map {}{}) ",
+            app.drops.exec_ringbuf,
+            app.drops.exit_ringbuf,
+            app.drops.pid_map_full,
+            traced_full(app.drops.traced_full)
         ))
         .white()
         .on_red()
@@ -197,4 +204,14 @@ fn wrap(spans: Vec<Span<'static>>, width: u16) -> Vec<Line<'static>> {
         }
     }
     lines.into_iter().map(Line::from).collect()
+}
+
+/// The traced set's drops, named only when there are some: it exists only
+/// when tracing one command's or one process's tree.
+fn traced_full(n: u64) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", traced set {n}")
+    }
 }

@@ -43,6 +43,7 @@ impl Tracing {
             verbose: false,
             btf: None,
             failed_execs: true,
+            scoped: false,
         };
         let config = BackendConfig {
             forget_gone,
