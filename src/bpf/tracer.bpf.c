@@ -391,19 +391,3 @@ int exit_execveat(struct syscall_exit_args *ctx)
 {
 	return exec_failed(ctx->ret, true);
 }
-
-/* TEMP (dropped at merge, replaced by wt-k's fork program): new processes
- * whose parent is traced join the traced set. Threads (pid != tgid) share
- * their process's entry. */
-SEC("raw_tp/sched_process_fork")
-int temp_trace_fork(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct task_struct *parent = (struct task_struct *)ctx->args[0];
-	struct task_struct *child = (struct task_struct *)ctx->args[1];
-	__u32 pid = BPF_CORE_READ(child, pid), tgid = BPF_CORE_READ(child, tgid);
-
-	if (pid != tgid)
-		return 0;
-	trace_child(BPF_CORE_READ(parent, tgid), tgid);
-	return 0;
-}
