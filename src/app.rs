@@ -174,8 +174,6 @@ pub struct App {
     pub source_ended: bool,
     /// a replay's clock and how far through its file it is
     pub replay_position: Option<ReplayPosition>,
-    /// open on the process tree (a traced command's or process's tree)
-    pub start_in_tree: bool,
     /// what is traced when it is one tree, and how its command ended,
     /// for the header ("make exited with 2 after 3.2 s")
     pub scope_line: Option<String>,
@@ -211,7 +209,6 @@ impl App {
             exits_seen: 0,
             notice: None,
             failure: None,
-            start_in_tree: false,
             scope_line: None,
             source_ended: false,
             replay_position: None,

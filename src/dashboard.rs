@@ -103,7 +103,9 @@ pub fn run(cli: &Cli, quit: &AtomicBool, session: &mut Session) -> Result<()> {
     if backend.is_some() {
         app.tick(WallTime(clock::wall_ns()));
     }
-    app.start_in_tree = session.target.scoped();
+    if session.target.scoped() {
+        app.open_tree();
+    }
 
     // the dashboard draws to stdout: without a terminal there, say so in
     // terms of the flags given, rather than draw into a pipe

@@ -76,6 +76,14 @@ impl App {
         };
     }
 
+    /// Opens on the process tree: a traced command's or process's tree
+    /// reads best as one. `t` goes back to the Finished view.
+    pub fn open_tree(&mut self) {
+        if self.view != ViewId::Tree {
+            self.toggle_tree();
+        }
+    }
+
     /// `t`: the tree, and back to the view it came from.
     fn toggle_tree(&mut self) {
         self.detail_focus = false;

@@ -449,3 +449,15 @@ fn pid_reuse_does_not_adopt_a_child_into_an_earlier_process() {
     });
     assert_eq!(outline(&app), ["  make (20)", "  stray (30)"]);
 }
+
+#[test]
+fn a_traced_tree_opens_on_the_tree_and_t_goes_to_finished() {
+    let mut app = App::new(config());
+    app.open_tree();
+    assert_eq!(app.view, ViewId::Tree);
+    // opening again does not toggle it shut
+    app.open_tree();
+    assert_eq!(app.view, ViewId::Tree);
+    press(&mut app, KeyCode::Char('t'));
+    assert_eq!(app.view, ViewId::Finished);
+}
