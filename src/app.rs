@@ -378,6 +378,8 @@ impl App {
                 self.store.note_newest(self.counts_commands());
                 changed
             }
+            TraceEvent::Fork(p) => self.store.fork(p, self.now, ended),
+            TraceEvent::Reparent { parent, reaper, .. } => self.store.reparent(parent, reaper),
             TraceEvent::ExecFailed(f) => self.store.exec_failed(&f),
             // a replay's live set: the kernel's snapshots do this live
             TraceEvent::Gone { processes, .. } => self.store.gone(&processes),

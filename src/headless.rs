@@ -141,6 +141,7 @@ impl Sink {
             // with its reported exit (failed attempts are in its history)
             Format::Json if self.exec_with_exit => match event {
                 TraceEvent::Exec(_) | TraceEvent::ExecFailed(_) | TraceEvent::Gone { .. } => Ok(()),
+                TraceEvent::Fork(_) | TraceEvent::Reparent { .. } => Ok(()),
                 TraceEvent::Exit(e) => {
                     let exec = TraceEvent::Exec(e.process.clone());
                     writeln!(out, "{}", record::to_line(&exec))?;
@@ -148,7 +149,8 @@ impl Sink {
                 }
                 TraceEvent::Lost { .. } => writeln!(out, "{}", record::to_line(event)),
             },
-            Format::Json => writeln!(out, "{}", record::to_line(event)),
+            Format::Json if record::recorded(event) => writeln!(out, "{}", record::to_line(event)),
+            Format::Json => Ok(()),
             Format::Stream => match event {
                 TraceEvent::Exec(p) if !self.exec_with_exit => exec_line(out, p),
                 TraceEvent::Exec(_) => Ok(()),
@@ -171,15 +173,17 @@ impl Sink {
                     crate::errno::name(f.errno)
                 ),
                 TraceEvent::Gone { .. } => Ok(()),
+                TraceEvent::Fork(_) | TraceEvent::Reparent { .. } => Ok(()),
                 TraceEvent::Lost { time, drops } => writeln!(
                     out,
-                    "{:<8} {:<5} ring buffer full: {} exec, {} exit and {} failed-exec events \
-                     lost; {} exec records not kept (pid map full); {} undecodable (totals)",
+                    "{:<8} {:<5} ring buffer full: {} exec, {} exit, {} failed-exec and {} fork \
+                     events lost; {} exec records not kept (pid map full); {} undecodable (totals)",
                     clock_time(*time),
                     "LOST",
                     drops.exec_ringbuf,
                     drops.exit_ringbuf,
                     drops.exec_failed_ringbuf,
+                    drops.fork_ringbuf,
                     drops.pid_map_full,
                     drops.undecodable
                 ),

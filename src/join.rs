@@ -1,13 +1,14 @@
 //! Joins each exit the kernel reports with the exec record of its process.
 //!
 //! The kernel's exit event is small (the exec record stays in user space);
-//! this keeps the records from exec events and pid-map snapshots, so that
-//! every exit is shown with its filename, argv, uid and exec time.
+//! this keeps the records from fork and exec events and pid-map snapshots,
+//! so that every exit is shown with its filename, argv, uid and exec time,
+//! and every live process with its parent as the kernel has it now.
 
 use std::collections::HashMap;
 
 use crate::clock::BootClock;
-use crate::event::{ExitInfo, FailedExec, Origin, ProcessInfo, RawExit, WallTime};
+use crate::event::{ExitInfo, FailedExec, Origin, ProcessInfo, RawEnded, RawExit, RawFork, WallTime};
 
 /// Slack when matching a record from /proc (clock-tick precision) to a
 /// task's start time.
@@ -61,6 +62,37 @@ impl Joiner {
         process
     }
 
+    /// Takes in a new process: until it execs it runs its parent's image,
+    /// so it gets its parent's command line (as ps shows it), and starts
+    /// and "execs" at its fork.
+    pub fn fork(&mut self, f: &RawFork, clock: &BootClock) -> ProcessInfo {
+        let start = clock.to_wall(f.start_boot_ns);
+        let mut p = ProcessInfo {
+            pid: f.pid,
+            ppid: f.ppid,
+            uid: f.uid,
+            comm: f.comm.clone(),
+            start,
+            start_boot_ns: f.start_boot_ns,
+            exec_time: start,
+            origin: Origin::Forked,
+            ..Default::default()
+        };
+        if let Some(parent) = self.current.get(&f.ppid) {
+            inherit_image(&mut p, parent);
+        }
+        // a reconcile may have read its record before this event came:
+        // what it learnt since (failed execs) stays
+        if let Some(old) = self.current.remove(&f.pid) {
+            if same_process(&old, &p) {
+                p.history = old.history;
+                p.history_dropped = old.history_dropped;
+            }
+        }
+        self.current.insert(f.pid, p.clone());
+        p
+    }
+
     /// Takes in a failed exec: it joins the history of the process that
     /// tried, which may not have exec'd yet (a shell's forked child).
     pub fn exec_failed(&mut self, failure: &FailedExec) {
@@ -112,6 +144,37 @@ impl Joiner {
         }
     }
 
+    /// Takes in an end the kernel's min-duration filter kept back: the
+    /// record is dropped; returns the process as (pid, start).
+    pub fn ended(&mut self, ended: &RawEnded, clock: &BootClock) -> (u32, WallTime) {
+        let raw = RawExit {
+            pid: ended.pid,
+            ppid: 0,
+            uid: 0,
+            status: Default::default(),
+            start_boot_ns: ended.start_boot_ns,
+            exit_boot_ns: ended.exit_boot_ns,
+            comm: String::new(),
+            thread_comm: String::new(),
+            had_record: ended.had_record,
+            reaper: ended.reaper,
+            usage: Default::default(),
+        };
+        let start = take_matching(&mut self.current, &raw)
+            .or_else(|| take_matching(&mut self.previous, &raw))
+            .map_or_else(|| clock.to_wall(ended.start_boot_ns), |p| p.start);
+        (ended.pid, start)
+    }
+
+    /// `parent` has ended: its children have `reaper` as their parent now.
+    pub fn reparent(&mut self, parent: u32, reaper: u32) {
+        for p in self.current.values_mut() {
+            if p.ppid == parent {
+                p.ppid = reaper;
+            }
+        }
+    }
+
     /// Makes the kernel's pid map, read at boot time `taken_at`, the truth:
     /// records it lacks that are older than it belong to processes that
     /// ended unreported (filtered by the min duration, or lost). Returns
@@ -120,30 +183,23 @@ impl Joiner {
         let mut next: HashMap<u32, ProcessInfo> = HashMap::with_capacity(snapshot.len());
         for p in snapshot {
             let merged = match self.current.remove(&p.pid) {
-                // /proc read a process we saw exec (between the map read and
-                // the /proc read): our record is the better one; the parent
-                // is the newer
-                Some(old)
-                    if same_process(&old, p)
-                        && old.origin == Origin::Exec
-                        && p.origin != Origin::Exec =>
-                {
-                    ProcessInfo {
-                        ppid: p.ppid,
-                        ..old
-                    }
-                }
-                // the map has the newest image and parent; history is ours
-                Some(old) if same_process(&old, p) && old.exec_time >= p.exec_time => ProcessInfo {
-                    history: old.history,
-                    history_dropped: old.history_dropped,
-                    ..p.clone()
+                // the parent is ours: events told of every reparenting, and
+                // the map's is the one it had at fork or exec
+                Some(old) if same_process(&old, p) => ProcessInfo {
+                    ppid: old.ppid,
+                    ..merge(old, p)
                 },
-                // an exec the snapshot saw before its event
-                Some(old) if same_process(&old, p) => old.reexec(p.clone()),
                 Some(old) => {
                     self.current.insert(old.pid, old);
                     p.clone()
+                }
+                // its fork event was lost: the map's record has no image
+                None if p.origin == Origin::Forked => {
+                    let mut p = p.clone();
+                    if let Some(parent) = next.get(&p.ppid).or_else(|| self.current.get(&p.ppid)) {
+                        inherit_image(&mut p, parent);
+                    }
+                    p
                 }
                 None => p.clone(),
             };
@@ -174,6 +230,36 @@ impl Joiner {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A record we hold and the map's record of the same process, as one.
+fn merge(old: ProcessInfo, p: &ProcessInfo) -> ProcessInfo {
+    match old {
+        // a record made at fork (or from /proc) has no image of its own:
+        // ours, given at fork from the parent's, is the better one
+        old if p.origin != Origin::Exec && old.origin == Origin::Exec => old,
+        old if p.origin == Origin::Forked && old.origin == Origin::Forked => old,
+        // the map has the newest image; history is ours
+        old if old.exec_time >= p.exec_time => ProcessInfo {
+            history: old.history,
+            history_dropped: old.history_dropped,
+            ..p.clone()
+        },
+        // an exec the snapshot saw before its event
+        old => old.reexec(p.clone()),
+    }
+}
+
+/// What a child that has not exec'd shows: its parent's image.
+fn inherit_image(child: &mut ProcessInfo, parent: &ProcessInfo) {
+    child.filename = parent.filename.clone();
+    child.argv = parent.argv.clone();
+    child.argv_truncated = parent.argv_truncated;
+    child.filename_truncated = parent.filename_truncated;
+    child.cgroup_id = parent.cgroup_id;
+    if !parent.comm.is_empty() {
+        child.comm = parent.comm.clone();
     }
 }
 
@@ -248,8 +334,91 @@ mod tests {
             comm: "sleep".into(),
             thread_comm: "worker".into(),
             had_record,
+            reaper: 0,
             usage: Default::default(),
         }
+    }
+
+    fn fork_of(pid: u32, ppid: u32, start: u64) -> RawFork {
+        RawFork {
+            pid,
+            ppid,
+            uid: 1000,
+            comm: "worker-thread".into(),
+            start_boot_ns: start,
+        }
+    }
+
+    #[test]
+    fn a_forked_child_runs_its_parents_image_and_its_exec_adds_no_step() {
+        let mut j = Joiner::default();
+        let mut sh = record(80, 100);
+        sh.argv = vec!["sh".into(), "-c".into(), "x".into()];
+        sh.comm = "sh".into();
+        j.exec(sh);
+        let child = j.fork(&fork_of(81, 80, 500), &clock());
+        assert_eq!(child.origin, Origin::Forked);
+        assert_eq!(child.argv, ["sh", "-c", "x"]);
+        assert_eq!((child.comm.as_str(), child.ppid), ("sh", 80));
+        assert_eq!(child.start.0, 1_500);
+        assert_eq!(child.exec_time, child.start);
+        // a failed attempt first, then the exec
+        j.exec_failed(&FailedExec {
+            pid: 81,
+            filename: "/nope".into(),
+            errno: 2,
+            start_boot_ns: 500,
+            time: WallTime(1_600),
+            ..Default::default()
+        });
+        let mut ls = record(81, 500);
+        ls.argv = vec!["ls".into()];
+        ls.exec_time = WallTime(1_700);
+        let ls = j.exec(ls);
+        assert_eq!(ls.history.len(), 1, "only the failure: {:?}", ls.history);
+        assert!(ls.history[0].failed());
+        // an unknown parent: the child keeps its own name
+        let orphan = j.fork(&fork_of(90, 12345, 600), &clock());
+        assert_eq!((orphan.comm.as_str(), orphan.argv.len()), ("worker-thread", 0));
+    }
+
+    #[test]
+    fn reparenting_and_reconcile_keep_the_newest_parent() {
+        let mut j = Joiner::default();
+        j.exec(record(80, 100));
+        j.fork(&fork_of(81, 80, 500), &clock());
+        j.fork(&fork_of(82, 80, 600), &clock());
+        j.exec(record(83, 700));
+        j.reparent(80, 1);
+        let mut live = j.live();
+        live.sort_by_key(|p| p.pid);
+        let parents: Vec<(u32, u32)> = live.iter().map(|p| (p.pid, p.ppid)).collect();
+        assert_eq!(parents, [(80, 1), (81, 1), (82, 1), (83, 1)]);
+        // the map still has the parent at fork, and no image for a forked one
+        let mut forked = record(81, 500);
+        forked.ppid = 80;
+        forked.origin = Origin::Forked;
+        forked.argv.clear();
+        forked.filename.clear();
+        j.replace(&[forked], 1_000);
+        let p = &j.live()[0];
+        assert_eq!((p.pid, p.ppid), (81, 1));
+        assert_eq!(p.argv, ["sleep", "1"], "the image given at fork");
+    }
+
+    #[test]
+    fn an_end_kept_back_by_the_filter_drops_the_record() {
+        let mut j = Joiner::default();
+        j.exec(record(10, 100));
+        let ended = RawEnded {
+            pid: 10,
+            start_boot_ns: 100,
+            exit_boot_ns: 200,
+            reaper: 0,
+            had_record: true,
+        };
+        assert_eq!(j.ended(&ended, &clock()), (10, WallTime(0)));
+        assert!(j.is_empty());
     }
 
     #[test]

@@ -109,9 +109,46 @@ impl Store {
             };
         }
         let (pid, user, seen) = (p.pid, self.user(p.uid), now.max(p.start));
-        self.live.insert(pid, LiveRow::new(p, user, seen));
+        // a process that exec's after its fork was born where its fork
+        // row says, though it may have been reparented since
+        let born_of = self
+            .live
+            .get(&pid)
+            .filter(|old| same_process(&old.info, &p))
+            .map(|old| old.born_of);
+        let mut row = LiveRow::new(p, user, seen);
+        if let Some(parent) = born_of {
+            row.born_of = parent;
+        }
+        self.live.insert(pid, row);
         Changed {
             live: true,
+            ..Default::default()
+        }
+    }
+
+    /// A new process, not exec'd yet: a live row like an exec's.
+    pub fn fork(
+        &mut self,
+        p: ProcessInfo,
+        now: WallTime,
+        ended: &HashSet<(u32, WallTime)>,
+    ) -> Changed {
+        self.exec(p, now, ended)
+    }
+
+    /// `parent` ended: its live children have `reaper` as their parent.
+    /// `born_of` stays: the tree shows where a process was born.
+    pub fn reparent(&mut self, parent: u32, reaper: u32) -> Changed {
+        let mut live = false;
+        for row in self.live.values_mut() {
+            if row.info.ppid == parent {
+                row.info.ppid = reaper;
+                live = true;
+            }
+        }
+        Changed {
+            live,
             ..Default::default()
         }
     }
@@ -283,4 +320,48 @@ fn same_start(p: &ProcessInfo, start: WallTime, start_boot_ns: u64) -> bool {
 fn same_process(a: &ProcessInfo, b: &ProcessInfo) -> bool {
     // a replay has no boot-time stamps (0): only the start time tells there
     a.pid == b.pid && same_start(a, b.start, b.start_boot_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(pid: u32, ppid: u32, start: u64) -> ProcessInfo {
+        ProcessInfo {
+            pid,
+            ppid,
+            comm: "sh".into(),
+            start: WallTime(start),
+            start_boot_ns: start,
+            exec_time: WallTime(start),
+            origin: Origin::Forked,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_fork_is_a_live_row_and_a_reparenting_keeps_where_it_was_born() {
+        let mut s = Store::new(&HashMap::new(), 10);
+        let none = HashSet::new();
+        s.exec(process(10, 1, 5), WallTime(5), &none);
+        assert!(s.fork(process(11, 10, 7), WallTime(7), &none).live);
+        assert!(s.fork(process(12, 10, 8), WallTime(8), &none).live);
+        // born and ended in the same batch: no row
+        let ended = HashSet::from([(13, WallTime(9))]);
+        s.fork(process(13, 10, 9), WallTime(9), &ended);
+        assert!(s.live_row(13).is_none());
+
+        assert!(s.reparent(10, 1).live);
+        for pid in [11, 12] {
+            let row = s.live_row(pid).expect("live");
+            assert_eq!((row.info.ppid, row.born_of), (1, 10));
+        }
+        assert!(!s.reparent(10, 1).live, "nothing left to reparent");
+        // an exec after the reparenting: still born of 10
+        let mut exec = process(11, 1, 7);
+        exec.origin = Origin::Exec;
+        s.exec(exec, WallTime(20), &none);
+        let row = s.live_row(11).expect("live");
+        assert_eq!((row.info.ppid, row.born_of, row.info.origin), (1, 10, Origin::Exec));
+    }
 }
