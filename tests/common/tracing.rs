@@ -33,6 +33,8 @@ pub struct Tracing {
     pub forks: HashMap<u32, ProcessInfo>,
     /// (parent, reaper) of each reparenting, in order
     pub reparents: Vec<(u32, u32)>,
+    /// processes reported gone without an exit (the filter kept it back)
+    pub gone: Vec<u32>,
     /// the dashboard's state, fed every message, when asked for
     pub app: Option<App>,
     /// the bound on what waits, when the test set one: taken off as read
@@ -100,6 +102,7 @@ impl Tracing {
             unseen: 0,
             forks: HashMap::new(),
             reparents: Vec::new(),
+            gone: Vec::new(),
             app: None,
             backlog,
         };
@@ -150,7 +153,9 @@ impl Tracing {
                             self.exits.insert(e.process.pid, e);
                         }
                         TraceEvent::ExecFailed(f) => self.failed.push(f),
-                        TraceEvent::Gone { .. } => {}
+                        TraceEvent::Gone { processes, .. } => {
+                            self.gone.extend(processes.iter().map(|&(pid, _)| pid))
+                        }
                         TraceEvent::Fork(p) => {
                             self.forks.insert(p.pid, p);
                         }
