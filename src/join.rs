@@ -76,6 +76,7 @@ impl Joiner {
             start_boot_ns: f.start_boot_ns,
             exec_time: start,
             origin: Origin::Forked,
+            not_kept: f.not_kept,
             ..Default::default()
         };
         if let Some(parent) = self.current.get(&f.ppid) {
@@ -177,8 +178,9 @@ impl Joiner {
 
     /// Makes the kernel's pid map, read at boot time `taken_at`, the truth:
     /// records it lacks that are older than it belong to processes that
-    /// ended unreported (filtered by the min duration, or lost). Returns
-    /// those given up on now, a round later, as (pid, start).
+    /// ended unreported (their events lost), unless the map was full when
+    /// they began. Returns those given up on now, a round later, as
+    /// (pid, start).
     pub fn replace(&mut self, snapshot: &[ProcessInfo], taken_at: u64) -> Vec<(u32, WallTime)> {
         let mut next: HashMap<u32, ProcessInfo> = HashMap::with_capacity(snapshot.len());
         for p in snapshot {
@@ -207,7 +209,9 @@ impl Joiner {
         }
         let mut gone = HashMap::new();
         for (pid, p) in self.current.drain() {
-            if p.start_boot_ns > taken_at {
+            // newer than the read, or never in the map (it was full): only
+            // its exit or end can tell it has gone
+            if p.start_boot_ns > taken_at || (p.not_kept && !next.contains_key(&pid)) {
                 next.insert(pid, p);
             } else if !next.contains_key(&pid) {
                 gone.insert(pid, p);
@@ -346,6 +350,7 @@ mod tests {
             uid: 1000,
             comm: "worker-thread".into(),
             start_boot_ns: start,
+            not_kept: false,
         }
     }
 

@@ -104,6 +104,7 @@ pub fn decode(bytes: &[u8], clock: &BootClock) -> Result<KernelEvent, DecodeErro
                 uid: f.uid,
                 comm: sanitize::c_string(&f.comm),
                 start_boot_ns: f.start_ns,
+                not_kept: f.flags & record_flags::RECORD_NOT_KEPT.0 != 0,
             }))
         }
         event_kind::EVENT_ENDED => {

@@ -198,7 +198,7 @@ int handle_fork(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct exec_record *r;
 	struct fork_event *e;
-	__u32 slot = 2, pid, ppid;
+	__u32 slot = 2, pid, ppid, flags = 0;
 	__u64 start;
 	long err;
 
@@ -236,8 +236,10 @@ int handle_fork(struct bpf_raw_tracepoint_args *ctx)
 		r->args_len = 0;
 		copy_comm(r->comm, cur->comm);
 		err = bpf_map_update_elem(&pids, &pid, r, BPF_NOEXIST);
-		if (err < 0 && err != -EEXIST)
+		if (err < 0 && err != -EEXIST) {
 			count_drop(DROP_PID_MAP_FULL);
+			flags = RECORD_NOT_KEPT;
+		}
 	}
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -250,6 +252,7 @@ int handle_fork(struct bpf_raw_tracepoint_args *ctx)
 	e->ppid = ppid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->start_ns = start;
+	e->flags = flags;
 	copy_comm(e->comm, cur->comm);
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;

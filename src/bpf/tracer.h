@@ -122,6 +122,7 @@ struct fork_event {
 	__u32 uid;
 	__u64 start_ns; /* the child's start_boottime */
 	__u8 comm[TASK_COMM_LEN];
+	__u32 flags; /* RECORD_NOT_KEPT: the pid map was full */
 };
 
 /*

@@ -33,6 +33,8 @@ pub struct RawFork {
     /// its name: its parent's, until it execs
     pub comm: String,
     pub start_boot_ns: u64,
+    /// the kernel's pid map was full: its record is not there
+    pub not_kept: bool,
 }
 
 /// A process ended whose exit the kernel's min-duration filter kept back.
