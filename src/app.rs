@@ -389,7 +389,7 @@ impl App {
             }
         };
         if changed.live {
-            self.tables.live.invalidate();
+            self.tables.live.touched();
         }
         if let Some(seq) = changed.finished_from {
             self.tables.finished.grew_from(seq);

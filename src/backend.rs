@@ -256,7 +256,10 @@ fn run(
                     return Ok(());
                 }
             }
-            if !send(Message::Snapshot(pipeline.borrow_mut().joiner().live())) {
+            // the live set is sent only when the map told what events had
+            // not: with 10,000 live processes it costs the dashboard 30 ms
+            let changed = pipeline.borrow_mut().joiner().replace_changed();
+            if changed && !send(Message::Snapshot(pipeline.borrow_mut().joiner().live())) {
                 return Ok(());
             }
             next_reconcile = Instant::now() + config.snapshot_every;

@@ -20,6 +20,8 @@ pub struct Joiner {
     /// Records the last snapshot no longer had. Kept one more round, for
     /// exits that were in flight while the snapshot was taken.
     previous: HashMap<u32, ProcessInfo>,
+    /// whether the last `replace` changed the live set events had built
+    replace_changed: bool,
 }
 
 impl Joiner {
@@ -183,27 +185,36 @@ impl Joiner {
     /// (pid, start).
     pub fn replace(&mut self, snapshot: &[ProcessInfo], taken_at: u64) -> Vec<(u32, WallTime)> {
         let mut next: HashMap<u32, ProcessInfo> = HashMap::with_capacity(snapshot.len());
+        let mut changed = false;
         for p in snapshot {
             let merged = match self.current.remove(&p.pid) {
                 // the parent is ours: events told of every reparenting, and
                 // the map's is the one it had at fork or exec
-                Some(old) if same_process(&old, p) => ProcessInfo {
-                    ppid: old.ppid,
-                    ..merge(old, p)
-                },
+                Some(old) if same_process(&old, p) => {
+                    changed |= !(ours_is_better(&old, p) || same_image(&old, p));
+                    ProcessInfo {
+                        ppid: old.ppid,
+                        ..merge(old, p)
+                    }
+                }
                 Some(old) => {
+                    changed = true;
                     self.current.insert(old.pid, old);
                     p.clone()
                 }
                 // its fork event was lost: the map's record has no image
                 None if p.origin == Origin::Forked => {
+                    changed = true;
                     let mut p = p.clone();
                     if let Some(parent) = next.get(&p.ppid).or_else(|| self.current.get(&p.ppid)) {
                         inherit_image(&mut p, parent);
                     }
                     p
                 }
-                None => p.clone(),
+                None => {
+                    changed = true;
+                    p.clone()
+                }
             };
             next.insert(p.pid, merged);
         }
@@ -218,8 +229,15 @@ impl Joiner {
             }
         }
         self.current = next;
+        self.replace_changed = changed || !gone.is_empty();
         let given_up = std::mem::replace(&mut self.previous, gone);
         given_up.into_values().map(|p| (p.pid, p.start)).collect()
+    }
+
+    /// Whether the last `replace` found what events had not told: if not,
+    /// the live set it leaves is the one consumers already have.
+    pub fn replace_changed(&self) -> bool {
+        self.replace_changed
     }
 
     /// The processes known to be alive, with their histories.
@@ -240,10 +258,7 @@ impl Joiner {
 /// A record we hold and the map's record of the same process, as one.
 fn merge(old: ProcessInfo, p: &ProcessInfo) -> ProcessInfo {
     match old {
-        // a record made at fork (or from /proc) has no image of its own:
-        // ours, given at fork from the parent's, is the better one
-        old if p.origin != Origin::Exec && old.origin == Origin::Exec => old,
-        old if p.origin == Origin::Forked && old.origin == Origin::Forked => old,
+        old if ours_is_better(&old, p) => old,
         // the map has the newest image; history is ours
         old if old.exec_time >= p.exec_time => ProcessInfo {
             history: old.history,
@@ -253,6 +268,50 @@ fn merge(old: ProcessInfo, p: &ProcessInfo) -> ProcessInfo {
         // an exec the snapshot saw before its event
         old => old.reexec(p.clone()),
     }
+}
+
+/// A record made at fork (or from /proc) has no image of its own: ours,
+/// from its exec or given at fork from the parent's, is the better one.
+fn ours_is_better(old: &ProcessInfo, p: &ProcessInfo) -> bool {
+    (p.origin != Origin::Exec && old.origin == Origin::Exec)
+        || (p.origin == Origin::Forked && old.origin == Origin::Forked)
+}
+
+/// The same image of the same process: all but the parent and history,
+/// which the join keeps as events told them. Every field is named, so a
+/// new one must be thought about here.
+fn same_image(a: &ProcessInfo, b: &ProcessInfo) -> bool {
+    let ProcessInfo {
+        pid,
+        ppid: _,
+        uid,
+        comm,
+        filename,
+        argv,
+        argv_truncated,
+        filename_truncated,
+        cgroup_id,
+        start,
+        start_boot_ns,
+        exec_time,
+        origin,
+        history: _,
+        history_dropped: _,
+        not_kept,
+    } = a;
+    *pid == b.pid
+        && *uid == b.uid
+        && *comm == b.comm
+        && *filename == b.filename
+        && *argv == b.argv
+        && *argv_truncated == b.argv_truncated
+        && *filename_truncated == b.filename_truncated
+        && *cgroup_id == b.cgroup_id
+        && *start == b.start
+        && *start_boot_ns == b.start_boot_ns
+        && *exec_time == b.exec_time
+        && *origin == b.origin
+        && *not_kept == b.not_kept
 }
 
 /// What a child that has not exec'd shows: its parent's image.
@@ -409,6 +468,21 @@ mod tests {
         let p = &j.live()[0];
         assert_eq!((p.pid, p.ppid), (81, 1));
         assert_eq!(p.argv, ["sleep", "1"], "the image given at fork");
+    }
+
+    #[test]
+    fn a_reconcile_that_finds_what_events_told_changes_nothing() {
+        let mut j = Joiner::default();
+        j.replace(&[record(1, 10), record(2, 20)], 100);
+        assert!(j.replace_changed(), "the first read is news");
+        j.exec(record(3, 200));
+        j.reparent(1, 7);
+        let mut map = vec![record(1, 10), record(2, 20), record(3, 200)];
+        j.replace(&map, 300);
+        assert!(!j.replace_changed(), "the map's older parent is not news");
+        map.pop();
+        j.replace(&map, 400);
+        assert!(j.replace_changed(), "a record gone unreported is");
     }
 
     #[test]

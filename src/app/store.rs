@@ -30,6 +30,9 @@ pub struct Store {
     pub evicted: u64,
     pub commands: Commands,
     seen_snapshot: bool,
+    /// live rows added, changed or removed since the live view last took
+    /// them; None: too many to list, or replaced by a snapshot
+    live_touched: Option<HashSet<u32>>,
 }
 
 impl Store {
@@ -47,6 +50,23 @@ impl Store {
             evicted: 0,
             commands: Commands::default(),
             seen_snapshot: false,
+            live_touched: None,
+        }
+    }
+
+    /// Which live rows changed since the last call; None when they cannot
+    /// be listed (a snapshot replaced them, or too many changed).
+    pub fn take_live_touched(&mut self) -> Option<HashSet<u32>> {
+        self.live_touched.replace(HashSet::new())
+    }
+
+    fn touch(&mut self, pid: u32) {
+        if let Some(touched) = &mut self.live_touched {
+            touched.insert(pid);
+            // past this the list costs more than a full sort saves
+            if touched.len() > 4_096 + self.live.len() / 2 {
+                self.live_touched = None;
+            }
         }
     }
 
@@ -103,6 +123,7 @@ impl Store {
         if ended.contains(&(p.pid, p.start)) {
             // an image this process exec'd before this one is gone too
             let live = self.live.remove(&p.pid).is_some();
+            self.touch(p.pid);
             return Changed {
                 live,
                 ..Default::default()
@@ -121,6 +142,7 @@ impl Store {
             row.born_of = parent;
         }
         self.live.insert(pid, row);
+        self.touch(pid);
         Changed {
             live: true,
             ..Default::default()
@@ -140,12 +162,16 @@ impl Store {
     /// `parent` ended: its live children have `reaper` as their parent.
     /// `born_of` stays: the tree shows where a process was born.
     pub fn reparent(&mut self, parent: u32, reaper: u32) -> Changed {
-        let mut live = false;
+        let mut moved = Vec::new();
         for row in self.live.values_mut() {
             if row.info.ppid == parent {
                 row.info.ppid = reaper;
-                live = true;
+                moved.push(row.info.pid);
             }
+        }
+        let live = !moved.is_empty();
+        for pid in moved {
+            self.touch(pid);
         }
         Changed {
             live,
@@ -162,6 +188,7 @@ impl Store {
             .get(&e.process.pid)
             .is_some_and(|row| same_process(&row.info, &e.process))
         {
+            self.touch(e.process.pid);
             if let Some(row) = self.live.remove(&e.process.pid) {
                 born_of = Some(row.born_of);
                 if e.process.origin == Origin::ExitOnly {
@@ -188,6 +215,7 @@ impl Store {
         let live = match self.live.get_mut(&f.pid) {
             Some(row) if same_start(&row.info, f.start, f.start_boot_ns) => {
                 row.info.add_failure(f);
+                self.touch(f.pid);
                 true
             }
             _ => false,
@@ -204,6 +232,7 @@ impl Store {
         for &(pid, start) in processes {
             if self.live.get(&pid).is_some_and(|r| r.info.start == start) {
                 self.live.remove(&pid);
+                self.touch(pid);
                 live = true;
             }
         }
@@ -251,6 +280,7 @@ impl Store {
             next.insert(row.info.pid, row);
         }
         self.live = next;
+        self.live_touched = None;
         self.seen_snapshot = true;
     }
 

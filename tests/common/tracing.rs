@@ -204,6 +204,14 @@ impl Tracing {
         app.live_row(pid).map(|row| row.info.clone())
     }
 
+    /// The dashboard's live set after a reconcile with the pid map has had
+    /// time to run (each second in tests; start_live only).
+    pub fn live_after_reconcile(&mut self) -> Vec<ProcessInfo> {
+        self.until(Duration::from_millis(1200), |_| false);
+        let app = self.app.as_ref().expect("started with start_live");
+        app.store.live_rows().map(|row| row.info.clone()).collect()
+    }
+
     /// Waits for one more snapshot and returns it.
     pub fn next_snapshot(&mut self) -> Vec<ProcessInfo> {
         let n = self.snapshots.len();
