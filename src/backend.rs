@@ -32,6 +32,11 @@ const POLL: Duration = Duration::from_millis(40);
 /// small, and a drop brings the next reconcile forward.
 const TICK: Duration = Duration::from_secs(1);
 
+/// How old a record in the pid map must be for a reconcile to tell of it
+/// rather than wait for its fork or exec event (read from the ring within
+/// POLL, unless the consumer is behind).
+const IN_FLIGHT_NS: u64 = 1_000_000_000;
+
 /// Most records taken from the ring buffer per batch: a full ring is sent
 /// in several batches, so a consumer that falls behind stops the drain
 /// between them, and one batch's memory stays small.
@@ -245,7 +250,13 @@ fn run(
         let now = Instant::now();
         if stop || now >= next_reconcile {
             let (taken_at, live) = reconcile(tracer, &clock);
-            let gone = pipeline.borrow_mut().joiner().replace(&live, taken_at);
+            // events of the last moments may still be in the ring
+            let in_flight = taken_at.saturating_sub(IN_FLIGHT_NS);
+            let gone = pipeline.borrow_mut().joiner().reconcile(
+                &live,
+                taken_at,
+                (in_flight, clock.to_wall(in_flight)),
+            );
             if !gone.is_empty() {
                 let time = clock.to_wall(taken_at);
                 let gone = TraceEvent::Gone {

@@ -184,10 +184,30 @@ impl Joiner {
     /// they began. Returns those given up on now, a round later, as
     /// (pid, start).
     pub fn replace(&mut self, snapshot: &[ProcessInfo], taken_at: u64) -> Vec<(u32, WallTime)> {
+        self.reconcile(snapshot, taken_at, (u64::MAX, WallTime(u64::MAX)))
+    }
+
+    /// `replace`, leaving out what the map shows of processes begun (boot
+    /// ns) or exec'd (wall time) after `in_flight`: their events may still
+    /// be on the way, and they, not this read, are to tell the news. If the
+    /// events were lost, a later read finds the same difference, older.
+    pub fn reconcile(
+        &mut self,
+        snapshot: &[ProcessInfo],
+        taken_at: u64,
+        in_flight: (u64, WallTime),
+    ) -> Vec<(u32, WallTime)> {
         let mut next: HashMap<u32, ProcessInfo> = HashMap::with_capacity(snapshot.len());
         let mut changed = false;
         for p in snapshot {
             let merged = match self.current.remove(&p.pid) {
+                Some(old)
+                    if same_process(&old, p)
+                        && p.exec_time > in_flight.1
+                        && !same_image(&old, p) =>
+                {
+                    old
+                }
                 // the parent is ours: events told of every reparenting, and
                 // the map's is the one it had at fork or exec
                 Some(old) if same_process(&old, p) => {
@@ -197,11 +217,13 @@ impl Joiner {
                         ..merge(old, p)
                     }
                 }
+                Some(old) if p.start_boot_ns > in_flight.0 => old,
                 Some(old) => {
                     changed = true;
                     self.current.insert(old.pid, old);
                     p.clone()
                 }
+                None if p.start_boot_ns > in_flight.0 => continue,
                 // its fork event was lost: the map's record has no image
                 None if p.origin == Origin::Forked => {
                     changed = true;
@@ -229,7 +251,9 @@ impl Joiner {
             }
         }
         self.current = next;
-        self.replace_changed = changed || !gone.is_empty();
+        // records given up on are not news to send a live set for: the
+        // Gone event a round later tells consumers
+        self.replace_changed = changed;
         let given_up = std::mem::replace(&mut self.previous, gone);
         given_up.into_values().map(|p| (p.pid, p.start)).collect()
     }
@@ -480,9 +504,14 @@ mod tests {
         let mut map = vec![record(1, 10), record(2, 20), record(3, 200)];
         j.replace(&map, 300);
         assert!(!j.replace_changed(), "the map's older parent is not news");
-        map.pop();
-        j.replace(&map, 400);
-        assert!(j.replace_changed(), "a record gone unreported is");
+        // a fork whose event is still on its way: not news yet, and not
+        // taken in, so that a lost event is news at the next read
+        map.push(record(4, 390));
+        j.reconcile(&map, 400, (350, WallTime(350)));
+        assert!(!j.replace_changed());
+        assert!(j.live().iter().all(|p| p.pid != 4));
+        j.reconcile(&map, 500, (450, WallTime(450)));
+        assert!(j.replace_changed(), "older now: its event was lost");
     }
 
     #[test]
