@@ -249,11 +249,19 @@ fn run(
 
         let now = Instant::now();
         if stop || now >= next_reconcile {
-            let (taken_at, live) = reconcile(tracer, &clock);
+            let taken_at = clock::boot_ns();
+            let (live, held) = {
+                let pipeline = pipeline.borrow();
+                let joined = pipeline.joined();
+                tracer.snapshot_known(&clock, |pid, start, exec| {
+                    joined.holds(pid, start, clock.to_wall(exec))
+                })
+            };
             // events of the last moments may still be in the ring
             let in_flight = taken_at.saturating_sub(IN_FLIGHT_NS);
             let gone = pipeline.borrow_mut().joiner().reconcile(
                 &live,
+                &held,
                 taken_at,
                 (in_flight, clock.to_wall(in_flight)),
             );

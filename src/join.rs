@@ -184,20 +184,37 @@ impl Joiner {
     /// they began. Returns those given up on now, a round later, as
     /// (pid, start).
     pub fn replace(&mut self, snapshot: &[ProcessInfo], taken_at: u64) -> Vec<(u32, WallTime)> {
-        self.reconcile(snapshot, taken_at, (u64::MAX, WallTime(u64::MAX)))
+        self.reconcile(snapshot, &[], taken_at, (u64::MAX, WallTime(u64::MAX)))
+    }
+
+    /// Whether the record held for `pid` is of this process (its exact
+    /// kernel start) and image (exec time): a map record that says so
+    /// need not be decoded.
+    pub fn holds(&self, pid: u32, start_boot_ns: u64, exec_time: WallTime) -> bool {
+        self.current
+            .get(&pid)
+            .is_some_and(|p| p.start_boot_ns == start_boot_ns && p.exec_time == exec_time)
     }
 
     /// `replace`, leaving out what the map shows of processes begun (boot
     /// ns) or exec'd (wall time) after `in_flight`: their events may still
     /// be on the way, and they, not this read, are to tell the news. If the
     /// events were lost, a later read finds the same difference, older.
+    /// `held` lists the pids whose map records `holds` matched: ours stand.
     pub fn reconcile(
         &mut self,
         snapshot: &[ProcessInfo],
+        held: &[u32],
         taken_at: u64,
         in_flight: (u64, WallTime),
     ) -> Vec<(u32, WallTime)> {
-        let mut next: HashMap<u32, ProcessInfo> = HashMap::with_capacity(snapshot.len());
+        let mut next: HashMap<u32, ProcessInfo> =
+            HashMap::with_capacity(snapshot.len() + held.len());
+        for pid in held {
+            if let Some(p) = self.current.remove(pid) {
+                next.insert(*pid, p);
+            }
+        }
         let mut changed = false;
         for p in snapshot {
             let merged = match self.current.remove(&p.pid) {
@@ -507,10 +524,12 @@ mod tests {
         // a fork whose event is still on its way: not news yet, and not
         // taken in, so that a lost event is news at the next read
         map.push(record(4, 390));
-        j.reconcile(&map, 400, (350, WallTime(350)));
+        j.reconcile(&map, &[], 400, (350, WallTime(350)));
         assert!(!j.replace_changed());
         assert!(j.live().iter().all(|p| p.pid != 4));
-        j.reconcile(&map, 500, (450, WallTime(450)));
+        // records it holds as the map has them need no decoding
+        assert!(j.holds(3, 200, WallTime(0)) && !j.holds(3, 201, WallTime(0)));
+        j.reconcile(&map[2..], &[1, 2], 500, (450, WallTime(450)));
         assert!(j.replace_changed(), "older now: its event was lost");
     }
 

@@ -103,6 +103,11 @@ impl Pipeline {
         std::mem::take(&mut self.pending).len()
     }
 
+    /// The join's records, to read.
+    pub fn joined(&self) -> &Joiner {
+        &self.joiner
+    }
+
     /// The join's records, which pid-map snapshots also update.
     pub fn joiner(&mut self) -> &mut Joiner {
         &mut self.joiner

@@ -383,23 +383,34 @@ impl<'obj> Tracer<'obj> {
     /// batches (BPF_MAP_LOOKUP_BATCH), not a lookup per process: 10,000
     /// records cost a few syscalls instead of 20,000.
     pub fn snapshot(&self, clock: &BootClock) -> Vec<ProcessInfo> {
+        self.snapshot_known(clock, |_, _, _| false).0
+    }
+
+    /// Every record in the pid map, as `snapshot`, except those `known`
+    /// (pid, start and exec boot ns) says user space holds already: they
+    /// are only listed, by pid, not decoded (most of a reconcile's cost).
+    pub fn snapshot_known(
+        &self,
+        clock: &BootClock,
+        known: impl Fn(u32, u64, u64) -> bool,
+    ) -> (Vec<ProcessInfo>, Vec<u32>) {
         let map = &self.skel.maps.pids;
-        let mut live = Vec::new();
-        let mut add = |_: &[u8], value: &[u8]| {
-            if let Ok(p) = decode::exec_record(value, clock) {
-                live.push(p);
+        let mut out = (Vec::new(), Vec::new());
+        let add = |out: &mut (Vec<ProcessInfo>, Vec<u32>), value: &[u8]| {
+            let r: types::exec_record = decode::from_bytes(value);
+            let exec_ns = if r.exec_ns != 0 { r.exec_ns } else { r.start_ns };
+            if known(r.pid, r.start_ns, exec_ns) {
+                out.1.push(r.pid);
+            } else if let Ok(p) = decode::exec_record(value, clock) {
+                out.0.push(p);
             }
         };
-        if commands::read_batched(map, &mut add).is_err() {
+        if commands::read_batched(map, &mut |_, value| add(&mut out, value)).is_err() {
             // batch lookups came in 5.6: one lookup per key there
-            live.clear();
-            commands::read_one_by_one(map, &mut |_, value| {
-                if let Ok(p) = decode::exec_record(value, clock) {
-                    live.push(p);
-                }
-            });
+            out = (Vec::new(), Vec::new());
+            commands::read_one_by_one(map, &mut |_, value| add(&mut out, value));
         }
-        live
+        out
     }
 
     /// Process ids in the pid map.
