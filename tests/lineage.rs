@@ -304,4 +304,8 @@ fn filtered_exits_end_live_rows_without_a_reconcile() {
     );
     assert_eq!(t.snapshots.len(), 1, "a reconcile ran: the test proves nothing");
     assert!(all.iter().all(|p| !t.exits.contains_key(p)), "an exit passed the filter");
+    // they had no children: their ends name no new parent
+    let childless: Vec<&(u32, u32)> =
+        t.reparents.iter().filter(|(p, _)| all.contains(p)).collect();
+    assert!(childless.is_empty(), "reparentings for childless processes: {childless:?}");
 }
