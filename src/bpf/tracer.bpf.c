@@ -267,12 +267,22 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 	unsigned long arg_start, arg_end;
 	__u32 zero = 0, pid;
 	long n, args_len;
+	bool in_place;
 
 	/* after exec a non-leader thread has taken over the process id */
 	pid = bpf_get_current_pid_tgid() >> 32;
 	if (untraced(pid))
 		return 0;
-	r = bpf_map_lookup_elem(&scratch, &zero);
+	/*
+	 * The record made at fork (or seeded, or at an earlier exec) is
+	 * rewritten where it is: an update would allocate a new 840-byte
+	 * element, copy into it and free the old one. Only a process without
+	 * one (the map was full at its fork) is built aside and inserted.
+	 */
+	r = bpf_map_lookup_elem(&pids, &pid);
+	in_place = r != 0;
+	if (!r)
+		r = bpf_map_lookup_elem(&scratch, &zero);
 	if (!r)
 		return 0;
 
@@ -320,7 +330,7 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 		args_len = 0;
 	r->args_len = args_len;
 
-	if (bpf_map_update_elem(&pids, &pid, r, BPF_ANY) < 0) {
+	if (!in_place && bpf_map_update_elem(&pids, &pid, r, BPF_ANY) < 0) {
 		count_drop(DROP_PID_MAP_FULL);
 		r->flags |= RECORD_NOT_KEPT;
 	}
@@ -328,7 +338,8 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 	if (bpf_ringbuf_output(&events, r, record_size(r), wakeup_flag()) < 0) {
 		count_drop(DROP_EXEC_RINGBUF);
 		/* the record is kept: mark it, so the exit can send it after all */
-		r = bpf_map_lookup_elem(&pids, &pid);
+		if (!in_place)
+			r = bpf_map_lookup_elem(&pids, &pid);
 		if (r)
 			r->flags |= RECORD_UNSENT;
 	}
