@@ -243,16 +243,22 @@ fn live_rows() {
     };
     let mut b = Bench::new(1_000);
     time("no live rows: frame, nothing changed", 0, 200, || b.frame());
-    time("no live rows: frame after 1 exec, then after its exit", 0, 200, || {
-        let TraceEvent::Exit(e) = exit(b.next) else {
-            unreachable!()
-        };
-        b.next += 1;
-        b.app.apply(Message::Events(vec![TraceEvent::Exec(e.process.clone())]));
-        b.frame();
-        b.app.apply(Message::Events(vec![TraceEvent::Exit(e)]));
-        b.frame();
-    });
+    time(
+        "no live rows: frame after 1 exec, then after its exit",
+        0,
+        200,
+        || {
+            let TraceEvent::Exit(e) = exit(b.next) else {
+                unreachable!()
+            };
+            b.next += 1;
+            b.app
+                .apply(Message::Events(vec![TraceEvent::Exec(e.process.clone())]));
+            b.frame();
+            b.app.apply(Message::Events(vec![TraceEvent::Exit(e)]));
+            b.frame();
+        },
+    );
     let snapshot: Vec<ProcessInfo> = (0..n).map(sleeper).collect();
     time("live rows: a reconcile's snapshot applied", n, 20, || {
         b.app.apply(Message::Snapshot(snapshot.clone()))
@@ -272,16 +278,22 @@ fn live_rows() {
     });
     // a busy host's processes live across frames: the exec and the exit
     // come in different batches, and each changes the live table
-    time("live rows: frame after 1 exec, then after its exit", n, 200, || {
-        let TraceEvent::Exit(e) = exit(b.next) else {
-            unreachable!()
-        };
-        b.next += 1;
-        b.app.apply(Message::Events(vec![TraceEvent::Exec(e.process.clone())]));
-        b.frame();
-        b.app.apply(Message::Events(vec![TraceEvent::Exit(e)]));
-        b.frame();
-    });
+    time(
+        "live rows: frame after 1 exec, then after its exit",
+        n,
+        200,
+        || {
+            let TraceEvent::Exit(e) = exit(b.next) else {
+                unreachable!()
+            };
+            b.next += 1;
+            b.app
+                .apply(Message::Events(vec![TraceEvent::Exec(e.process.clone())]));
+            b.frame();
+            b.app.apply(Message::Events(vec![TraceEvent::Exit(e)]));
+            b.frame();
+        },
+    );
     time("live rows: frame after a snapshot", n, 20, || {
         b.app.apply(Message::Snapshot(snapshot.clone()));
         b.frame();

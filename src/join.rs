@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 
 use crate::clock::BootClock;
-use crate::event::{ExitInfo, FailedExec, Origin, ProcessInfo, RawEnded, RawExit, RawFork, WallTime};
+use crate::event::{
+    ExitInfo, FailedExec, Origin, ProcessInfo, RawEnded, RawExit, RawFork, WallTime,
+};
 
 /// Slack when matching a record from /proc (clock-tick precision) to a
 /// task's start time.
@@ -484,7 +486,10 @@ mod tests {
         assert!(ls.history[0].failed());
         // an unknown parent: the child keeps its own name
         let orphan = j.fork(&fork_of(90, 12345, 600), &clock());
-        assert_eq!((orphan.comm.as_str(), orphan.argv.len()), ("worker-thread", 0));
+        assert_eq!(
+            (orphan.comm.as_str(), orphan.argv.len()),
+            ("worker-thread", 0)
+        );
     }
 
     #[test]

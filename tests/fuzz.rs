@@ -66,7 +66,9 @@ fn through_pipeline(bytes: &[u8]) -> Option<TraceEvent> {
     // an end with a reaper is followed by its reparenting, and only that
     let rest: Vec<TraceEvent> = events.collect();
     assert!(
-        rest.iter().all(|e| matches!(e, TraceEvent::Reparent { .. })) && rest.len() <= 1,
+        rest.iter()
+            .all(|e| matches!(e, TraceEvent::Reparent { .. }))
+            && rest.len() <= 1,
         "one record, one event (and a reparenting): {rest:?}"
     );
     event

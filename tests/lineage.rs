@@ -83,7 +83,11 @@ fn a_child_that_never_execs_is_live_from_its_fork() {
     );
     eprintln!("forked child live after {:?}", seen.elapsed());
     let row = t.live(child).expect("live");
-    assert_eq!(t.snapshots.len(), 1, "a reconcile ran: the test proves nothing");
+    assert_eq!(
+        t.snapshots.len(),
+        1,
+        "a reconcile ran: the test proves nothing"
+    );
     assert_eq!(row.origin, Origin::Forked);
     assert_eq!(row.ppid, std::process::id());
     // its start is the kernel's, exact: between the two clock reads around fork
@@ -92,7 +96,11 @@ fn a_child_that_never_execs_is_live_from_its_fork() {
         "start {} not within the fork's [{before}, {after}]",
         row.start_boot_ns
     );
-    assert!(after - before < 1_000_000, "fork took {} ns", after - before);
+    assert!(
+        after - before < 1_000_000,
+        "fork took {} ns",
+        after - before
+    );
     // the parent's command line, as ps shows it for a child that has not exec'd
     let ours: Vec<String> = std::env::args().collect();
     assert_eq!(row.argv, ours);
@@ -103,8 +111,15 @@ fn a_child_that_never_execs_is_live_from_its_fork() {
         "the forked child's row outlived it"
     );
     let e = t.exit_of(child);
-    assert_eq!(e.process.argv, ours, "the exit carries the fork's command line");
-    assert!(e.process.history.is_empty(), "no exec: {:?}", e.process.history);
+    assert_eq!(
+        e.process.argv, ours,
+        "the exit carries the fork's command line"
+    );
+    assert!(
+        e.process.history.is_empty(),
+        "no exec: {:?}",
+        e.process.history
+    );
 }
 
 #[test]
@@ -138,7 +153,11 @@ fn threads_are_not_processes() {
         .map(|p| p.pid)
         .collect();
     assert!(forked.is_empty(), "fork events for threads: {forked:?}");
-    let rows: Vec<u32> = tids.iter().copied().filter(|&tid| t.live(tid).is_some()).collect();
+    let rows: Vec<u32> = tids
+        .iter()
+        .copied()
+        .filter(|&tid| t.live(tid).is_some())
+        .collect();
     assert!(rows.is_empty(), "live rows for threads: {rows:?}");
 }
 
@@ -175,13 +194,23 @@ fn an_orphan_gets_init_or_its_subreaper_as_parent_within_a_second() {
         t.live(sleeper).is_some_and(|p| p.ppid == truth)
     });
     kill(sleeper);
-    assert!(ok, "parent {:?}, /proc says {truth}", t.live(sleeper).map(|p| p.ppid));
-    eprintln!("orphan's new parent {truth} shown {:?} after its shell ended", ended.elapsed());
+    assert!(
+        ok,
+        "parent {:?}, /proc says {truth}",
+        t.live(sleeper).map(|p| p.ppid)
+    );
+    eprintln!(
+        "orphan's new parent {truth} shown {:?} after its shell ended",
+        ended.elapsed()
+    );
 
     // a subreaper: the outer shell, marked before its exec (the mark
     // survives exec), receives the orphan of the inner shell
     let mut marked = Command::new("sh");
-    marked.args(["-c", "sh -c 'sleep 602 >/dev/null 2>&1 & echo $!'; exec sleep 5"]);
+    marked.args([
+        "-c",
+        "sh -c 'sleep 602 >/dev/null 2>&1 & echo $!'; exec sleep 5",
+    ]);
     // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
     unsafe {
         marked.pre_exec(|| {
@@ -201,7 +230,11 @@ fn an_orphan_gets_init_or_its_subreaper_as_parent_within_a_second() {
     kill(sleeper);
     let _ = reaper.kill();
     let _ = reaper.wait();
-    assert_eq!(truth, Some(reaper_pid), "/proc: the subreaper is the parent");
+    assert_eq!(
+        truth,
+        Some(reaper_pid),
+        "/proc: the subreaper is the parent"
+    );
     assert!(
         ok,
         "parent {:?}, the subreaper is {reaper_pid}",
@@ -212,7 +245,10 @@ fn an_orphan_gets_init_or_its_subreaper_as_parent_within_a_second() {
         "no reparenting to the subreaper in {:?}",
         t.reparents
     );
-    eprintln!("subreaper {reaper_pid} shown as parent after {:?}", seen.elapsed());
+    eprintln!(
+        "subreaper {reaper_pid} shown as parent after {:?}",
+        seen.elapsed()
+    );
 }
 
 #[test]
@@ -249,12 +285,24 @@ fn the_live_table_stays_right_across_a_stalled_reader() {
         "the backend did not stall: the test proves nothing"
     );
 
-    let live: Vec<u32> = alive.iter().map(Child::id).chain(forked_alive.iter().copied()).collect();
+    let live: Vec<u32> = alive
+        .iter()
+        .map(Child::id)
+        .chain(forked_alive.iter().copied())
+        .collect();
     let right = t.until(Duration::from_secs(3), |t| {
         live.iter().all(|&p| t.live(p).is_some()) && ended.iter().all(|&p| t.live(p).is_none())
     });
-    let missing: Vec<u32> = live.iter().copied().filter(|&p| t.live(p).is_none()).collect();
-    let ghosts: Vec<u32> = ended.iter().copied().filter(|&p| t.live(p).is_some()).collect();
+    let missing: Vec<u32> = live
+        .iter()
+        .copied()
+        .filter(|&p| t.live(p).is_none())
+        .collect();
+    let ghosts: Vec<u32> = ended
+        .iter()
+        .copied()
+        .filter(|&p| t.live(p).is_some())
+        .collect();
     for mut c in alive {
         let _ = c.kill();
         let _ = c.wait();
@@ -263,7 +311,10 @@ fn the_live_table_stays_right_across_a_stalled_reader() {
         kill(pid);
         reap(pid);
     }
-    assert!(right, "missing live rows {missing:?}, ghost rows {ghosts:?}");
+    assert!(
+        right,
+        "missing live rows {missing:?}, ghost rows {ghosts:?}"
+    );
     assert_eq!(t.drops.total(), 0, "events were lost: {:?}", t.drops);
 }
 
@@ -277,35 +328,52 @@ fn filtered_exits_end_live_rows_without_a_reconcile() {
     });
     // long enough to be seen live, too short for the finished list
     let children: Vec<u32> = (0..10).map(|_| fork_sleeper(30).0).collect();
-    let execs: Vec<u32> = (0..5)
-        .map(|_| {
-            let c = Command::new("sleep").arg("0.02").spawn().expect("spawn");
-            c.id()
-        })
+    let sleepers: Vec<Child> = (0..5)
+        .map(|_| Command::new("sleep").arg("0.02").spawn().expect("spawn"))
         .collect();
+    let execs: Vec<u32> = sleepers.iter().map(Child::id).collect();
     assert!(
         t.until(Duration::from_secs(1), |t| children
             .iter()
             .all(|p| t.forks.contains_key(p))),
         "fork events missing"
     );
-    for &pid in children.iter().chain(&execs) {
+    for &pid in &children {
         reap(pid);
     }
+    common::reap(sleepers);
     let all: Vec<u32> = children.iter().chain(&execs).copied().collect();
     let gone = t.until(Duration::from_secs(1), |t| {
-        all.iter().all(|&p| t.live(p).is_none() && t.gone.contains(&p))
+        all.iter()
+            .all(|&p| t.live(p).is_none() && t.gone.contains(&p))
     });
     assert!(
         gone,
         "still live: {:?}; not reported gone: {:?}",
-        all.iter().filter(|&&p| t.live(p).is_some()).collect::<Vec<_>>(),
-        all.iter().filter(|p| !t.gone.contains(p)).collect::<Vec<_>>()
+        all.iter()
+            .filter(|&&p| t.live(p).is_some())
+            .collect::<Vec<_>>(),
+        all.iter()
+            .filter(|p| !t.gone.contains(p))
+            .collect::<Vec<_>>()
     );
-    assert_eq!(t.snapshots.len(), 1, "a reconcile ran: the test proves nothing");
-    assert!(all.iter().all(|p| !t.exits.contains_key(p)), "an exit passed the filter");
+    assert_eq!(
+        t.snapshots.len(),
+        1,
+        "a reconcile ran: the test proves nothing"
+    );
+    assert!(
+        all.iter().all(|p| !t.exits.contains_key(p)),
+        "an exit passed the filter"
+    );
     // they had no children: their ends name no new parent
-    let childless: Vec<&(u32, u32)> =
-        t.reparents.iter().filter(|(p, _)| all.contains(p)).collect();
-    assert!(childless.is_empty(), "reparentings for childless processes: {childless:?}");
+    let childless: Vec<&(u32, u32)> = t
+        .reparents
+        .iter()
+        .filter(|(p, _)| all.contains(p))
+        .collect();
+    assert!(
+        childless.is_empty(),
+        "reparentings for childless processes: {childless:?}"
+    );
 }

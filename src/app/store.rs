@@ -392,6 +392,9 @@ mod tests {
         exec.origin = Origin::Exec;
         s.exec(exec, WallTime(20), &none);
         let row = s.live_row(11).expect("live");
-        assert_eq!((row.info.ppid, row.born_of, row.info.origin), (1, 10, Origin::Exec));
+        assert_eq!(
+            (row.info.ppid, row.born_of, row.info.origin),
+            (1, 10, Origin::Exec)
+        );
     }
 }

@@ -99,7 +99,10 @@ fn unsupported(e: &io::Error) -> bool {
 /// Reads every entry with BPF_MAP_LOOKUP_BATCH. libbpf-rs's iterator takes
 /// a short batch for the last one and ends there, losing the rest of the
 /// map, and hides errors; this loop does neither.
-pub(super) fn read_batched(map: &impl MapCore, add: &mut impl FnMut(&[u8], &[u8])) -> io::Result<()> {
+pub(super) fn read_batched(
+    map: &impl MapCore,
+    add: &mut impl FnMut(&[u8], &[u8]),
+) -> io::Result<()> {
     let (key_size, value_size) = (map.key_size() as usize, map.value_size() as usize);
     let mut keys = vec![0u8; BATCH as usize * key_size];
     let mut values = vec![0u8; BATCH as usize * value_size];

@@ -350,12 +350,14 @@ mod tests {
             flags: exit_flags::EXIT_HAD_RECORD.0,
             start_ns: 500,
             exit_ns: 900,
-            ..Default::default()
         };
         let KernelEvent::Ended(x) = decode(&bytes_of(&e), &clock()).unwrap() else {
             panic!("not an end")
         };
-        assert_eq!((x.pid, x.reaper, x.start_boot_ns, x.exit_boot_ns), (43, 1, 500, 900));
+        assert_eq!(
+            (x.pid, x.reaper, x.start_boot_ns, x.exit_boot_ns),
+            (43, 1, 500, 900)
+        );
         assert!(x.had_record);
         let short = bytes_of(&e);
         assert!(matches!(

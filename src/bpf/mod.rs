@@ -398,7 +398,11 @@ impl<'obj> Tracer<'obj> {
         let mut out = (Vec::new(), Vec::new());
         let add = |out: &mut (Vec<ProcessInfo>, Vec<u32>), value: &[u8]| {
             let r: types::exec_record = decode::from_bytes(value);
-            let exec_ns = if r.exec_ns != 0 { r.exec_ns } else { r.start_ns };
+            let exec_ns = if r.exec_ns != 0 {
+                r.exec_ns
+            } else {
+                r.start_ns
+            };
             if known(r.pid, r.start_ns, exec_ns) {
                 out.1.push(r.pid);
             } else if let Ok(p) = decode::exec_record(value, clock) {
