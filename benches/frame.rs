@@ -363,11 +363,90 @@ fn tree_view() {
     );
 }
 
+/// 10,000 live processes (sleepers) while a busy host's few execs and
+/// exits arrive: the idle dashboard's cost, frame by frame. `live` alone
+/// (cargo bench --bench frame -- live) runs only this.
+fn live_rows() {
+    let n = 10_000u64;
+    let sleeper = |i: u64| ProcessInfo {
+        pid: 100_000 + i as u32,
+        ppid: 1,
+        comm: "sleep".into(),
+        filename: "/bin/sleep".into(),
+        argv: vec!["sleep".into(), "3600".into()],
+        start: WallTime(T0 + i),
+        exec_time: WallTime(T0 + i),
+        ..Default::default()
+    };
+    let mut b = Bench::new(1_000);
+    time("no live rows: frame, nothing changed", 0, 200, || b.frame());
+    time(
+        "no live rows: frame after 1 exec, then after its exit",
+        0,
+        200,
+        || {
+            let TraceEvent::Exit(e) = exit(b.next) else {
+                unreachable!()
+            };
+            b.next += 1;
+            b.app
+                .apply(Message::Events(vec![TraceEvent::Exec(e.process.clone())]));
+            b.frame();
+            b.app.apply(Message::Events(vec![TraceEvent::Exit(e)]));
+            b.frame();
+        },
+    );
+    let snapshot: Vec<ProcessInfo> = (0..n).map(sleeper).collect();
+    time("live rows: a reconcile's snapshot applied", n, 20, || {
+        b.app.apply(Message::Snapshot(snapshot.clone()))
+    });
+    b.frame();
+    time("live rows: frame, nothing changed", n, 200, || b.frame());
+    time("live rows: frame after 1 exec + 1 exit", n, 200, || {
+        let TraceEvent::Exit(e) = exit(b.next) else {
+            unreachable!()
+        };
+        b.next += 1;
+        b.app.apply(Message::Events(vec![
+            TraceEvent::Exec(e.process.clone()),
+            TraceEvent::Exit(e),
+        ]));
+        b.frame();
+    });
+    // a busy host's processes live across frames: the exec and the exit
+    // come in different batches, and each changes the live table
+    time(
+        "live rows: frame after 1 exec, then after its exit",
+        n,
+        200,
+        || {
+            let TraceEvent::Exit(e) = exit(b.next) else {
+                unreachable!()
+            };
+            b.next += 1;
+            b.app
+                .apply(Message::Events(vec![TraceEvent::Exec(e.process.clone())]));
+            b.frame();
+            b.app.apply(Message::Events(vec![TraceEvent::Exit(e)]));
+            b.frame();
+        },
+    );
+    time("live rows: frame after a snapshot", n, 20, || {
+        b.app.apply(Message::Snapshot(snapshot.clone()));
+        b.frame();
+    });
+}
+
 fn main() {
+    // `cargo bench --bench frame -- tree` (or `live`) runs only that case
     if std::env::args().any(|a| a == "tree") {
         return tree_view();
     }
+    if std::env::args().any(|a| a == "live") {
+        return live_rows();
+    }
     tree_view();
+    live_rows();
     commands_view();
     storm_through_the_cap();
     for rows in [1_000u64, 100_000, 1_000_000] {

@@ -13,6 +13,7 @@ off); the setting is restored afterwards.
 Needs root. Prints figures; asserts nothing. `make bench` runs it.
 """
 import argparse
+import ctypes
 import json
 import os
 import signal
@@ -69,9 +70,36 @@ def status_kb(pid, key):
     return 0
 
 
+LIBC = ctypes.CDLL(None, use_errno=True)
+SYS_BPF = 321  # x86-64
+BPF_PROG_GET_FD_BY_ID, BPF_OBJ_GET_INFO_BY_FD = 13, 15
+
+
+def prog_name(prog_id):
+    """A BPF program's name (15 characters at most), asked of the kernel
+    by its id: fdinfo has no name, and fd order changes as programs are added."""
+    attr = (ctypes.c_uint8 * 128)()
+    ctypes.c_uint32.from_buffer(attr, 0).value = prog_id
+    fd = LIBC.syscall(SYS_BPF, BPF_PROG_GET_FD_BY_ID, attr, 128)
+    if fd < 0:
+        return f"prog{prog_id}"
+    try:
+        info = (ctypes.c_uint8 * 256)()
+        attr = (ctypes.c_uint8 * 128)()
+        ctypes.c_uint32.from_buffer(attr, 0).value = fd
+        ctypes.c_uint32.from_buffer(attr, 4).value = 256
+        ctypes.c_uint64.from_buffer(attr, 8).value = ctypes.addressof(info)
+        if LIBC.syscall(SYS_BPF, BPF_OBJ_GET_INFO_BY_FD, attr, 128) < 0:
+            return f"prog{prog_id}"
+        # struct bpf_prog_info: name[16] at offset 64
+        return bytes(info[64:80]).split(b"\0", 1)[0].decode()
+    finally:
+        os.close(fd)
+
+
 def bpf_stats(pid):
-    """(run_time_ns, run_cnt) per BPF program the process holds, by fd order."""
-    stats = []
+    """{program name: (run_time_ns, run_cnt)} for the BPF programs the process holds."""
+    stats = {}
     fd_dir = f"/proc/{pid}/fdinfo"
     for fd in sorted(os.listdir(fd_dir), key=int):
         try:
@@ -80,30 +108,59 @@ def bpf_stats(pid):
         except OSError:
             continue
         if "prog_type" in info and "run_time_ns" in info:
-            stats.append((int(info["run_time_ns"]), int(info["run_cnt"])))
+            stats[prog_name(int(info["prog_id"]))] = (int(info["run_time_ns"]), int(info["run_cnt"]))
     return stats
+
+
+# the programs that run once per process in a storm; the failed-exec hooks
+# run at every exec too, and are counted per exec
+PER_PROCESS = ("handle_fork", "handle_exec", "handle_exit")
+
+
+def bpf_per_process(samples):
+    """Median ns per run of each per-process program, of the failed-exec
+    hooks per exec, and their total per process (fork+exec+exit), in ns."""
+    out = {}
+    for name in PER_PROCESS:
+        runs = [s[name][0] / max(s[name][1], 1) for s in samples if name in s]
+        out[name] = statistics.median(runs) if runs else 0.0
+    hooks = [sum(v[0] for k, v in s.items() if k not in PER_PROCESS) / max(s["handle_exec"][1], 1)
+             for s in samples if "handle_exec" in s]
+    out["hooks"] = statistics.median(hooks) if hooks else 0.0
+    totals = [sum(s[name][0] / max(s[name][1], 1) for name in PER_PROCESS if name in s)
+              + sum(v[0] for k, v in s.items() if k not in PER_PROCESS) / max(s["handle_exec"][1], 1)
+              for s in samples if "handle_exec" in s]
+    out["total"] = statistics.median(totals) if totals else 0.0
+    return out
+
+
+def bpf_line(label, c):
+    return (f"{label:<10} BPF ns per run: fork {c['handle_fork']:.0f}, exec {c['handle_exec']:.0f}, "
+            f"exit {c['handle_exit']:.0f}, failed-exec hooks {c['hooks']:.0f} per exec; "
+            f"total {c['total'] / 1000:.2f} us per process (fork+exec+exit)")
 
 
 class Tracer:
     """tracer-tui running in one of the modes, for one storm."""
 
-    def __init__(self, mode, output=None, args=()):
+    def __init__(self, mode, output=None, args=(), binary=None):
         self.mode = mode
+        tracer = binary or TRACER
         self.session = f"tracer-bench-{os.getpid()}"
         if mode == "json":
             sink = open(output or os.devnull, "w")
-            self.proc = subprocess.Popen([TRACER, "--json", *args], stdout=sink)
+            self.proc = subprocess.Popen([tracer, "--json", *args], stdout=sink)
             sink.close()
             self.pid = self.proc.pid
         else:
-            cmd = [TRACER, *args] + (["--record", output] if output else [])
+            cmd = [tracer, *args] + (["--record", output] if output else [])
             subprocess.run(["tmux", "-L", self.session, "-f", "/dev/null", "new-session", "-d",
                             "-x", "160", "-y", "45"] + cmd, check=True)
             self.pid = int(subprocess.run(["tmux", "-L", self.session, "display", "-p", "#{pane_pid}"],
                                           capture_output=True, text=True).stdout)
-        # loaded and attached when both programs show up, then let it settle
+        # loaded and attached when the exit program shows up, then let it settle
         deadline = time.time() + 10
-        while len(bpf_stats(self.pid)) < 2 and time.time() < deadline:
+        while "handle_exit" not in bpf_stats(self.pid) and time.time() < deadline:
             time.sleep(0.02)
         time.sleep(0.5)
 
@@ -124,17 +181,18 @@ class Tracer:
             subprocess.run(["tmux", "-L", self.session, "kill-server"], capture_output=True)
 
 
-def measured_round(mode, n, k, argv_bytes=0):
+def measured_round(mode, n, k, argv_bytes=0, binary=None):
     if mode == "none":
         return storm(n, k, argv_bytes=argv_bytes)
-    tracer = Tracer(mode)
+    tracer = Tracer(mode, binary=binary)
     cpu0, bpf0 = cpu_seconds(tracer.pid), bpf_stats(tracer.pid)
     result = storm(n, k, argv_bytes=argv_bytes)
     # the reader drains on a timer: give it the time to take the tail in
     time.sleep(0.3)
     cpu1, bpf1 = cpu_seconds(tracer.pid), bpf_stats(tracer.pid)
     result["tracer_cpu_s"] = cpu1 - cpu0
-    result["bpf"] = [(b[0] - a[0], b[1] - a[1]) for a, b in zip(bpf0, bpf1)]
+    result["bpf"] = {name: (b[0] - bpf0.get(name, (0, 0))[0], b[1] - bpf0.get(name, (0, 0))[1])
+                     for name, b in bpf1.items()}
     result["rss_kb"] = status_kb(tracer.pid, "VmHWM")
     tracer.stop()
     return result
@@ -156,12 +214,31 @@ def seen(mode, n, k):
                 lost = e
             elif e.get("pid") in pids and e["event"] in ("exec", "exit"):
                 (execs if e["event"] == "exec" else exits).add(e["pid"])
-        drops = sum(lost.get(key, 0) for key in ("exec_ringbuf", "exit_ringbuf", "pid_map_full"))
+        drops = sum(lost.get(key, 0)
+                    for key in ("exec_ringbuf", "exit_ringbuf", "pid_map_full", "fork_ringbuf"))
         return len(pids), len(execs), len(exits), drops
 
 
 def median_min_max(values):
     return statistics.median(values), min(values), max(values)
+
+
+def bpf_compare(args, other):
+    """BPF cost per process of this build and `other`, storms alternated
+    (A, B, B, A, ...), with kernel.bpf_stats_enabled on."""
+    samples = {"this": [], "other": []}
+    for r in range(args.rounds):
+        order = [("this", None), ("other", other)]
+        for label, binary in order if r % 2 == 0 else order[::-1]:
+            samples[label].append(measured_round("json", args.n, args.k, binary=binary)["bpf"])
+        this, that = bpf_per_process(samples["this"][-1:]), bpf_per_process(samples["other"][-1:])
+        print(f"round {r + 1}/{args.rounds}: this {this['total'] / 1000:.2f} us, "
+              f"other {that['total'] / 1000:.2f} us per process", flush=True)
+    print(f"\nBPF cost per process, {args.n} processes x {args.rounds} rounds per build, "
+          f"{args.k} workers, builds alternated (medians)")
+    print(bpf_line("this", bpf_per_process(samples["this"])))
+    print(bpf_line("other", bpf_per_process(samples["other"])))
+    print(f"{'':<10} other = {other}")
 
 
 def main():
@@ -172,13 +249,25 @@ def main():
     parser.add_argument("--modes", default="json,dashboard")
     parser.add_argument("--argv-bytes", type=int, default=256,
                         help="an extra argument of this many bytes for each child, for the BPF-cost storms")
+    parser.add_argument("--compare", metavar="BIN",
+                        help="only the BPF cost per process: this build and BIN (another "
+                             "tracer-tui build) alternated, --rounds storms each, --json mode")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (it loads BPF and enables kernel.bpf_stats_enabled)")
     build()
-    modes = ["none"] + args.modes.split(",")
     stats_file = "/proc/sys/kernel/bpf_stats_enabled"
     old = open(stats_file).read().strip()
+    if args.compare:
+        try:
+            with open(stats_file, "w") as f:
+                f.write("1")
+            bpf_compare(args, args.compare)
+        finally:
+            with open(stats_file, "w") as f:
+                f.write(old)
+        return
+    modes = ["none"] + args.modes.split(",")
     results = {m: [] for m in modes}
     costs = {m: [] for m in modes[1:]}
     long_costs = {m: [] for m in modes[1:]}
@@ -215,32 +304,22 @@ def main():
         rmed, rlo, rhi = median_min_max(ratios)
         storm_cpu = statistics.median(x["cpu_us_per_exec"] for x in rs)
         tracer_us_per_proc = statistics.median(x["tracer_cpu_s"] * 1e6 / x["spawned"] for x in rs)
-        # two events per process: its exec and its exit
-        tracer_us_per_event = tracer_us_per_proc / 2
-        def per_run(samples):
-            """ns per exec run, per exit run, of the failed-exec hook per exec
-            (sys_exit_execve(at): programs 3 onwards), and us per pair."""
-            exec_ns = statistics.median(b[0][0] / max(b[0][1], 1) for b in samples if len(b) >= 2)
-            exit_ns = statistics.median(b[1][0] / max(b[1][1], 1) for b in samples if len(b) >= 2)
-            hooks_ns = statistics.median(sum(p[0] for p in b[2:]) / max(b[0][1], 1)
-                                         for b in samples if len(b) >= 2)
-            return exec_ns, exit_ns, hooks_ns, (exec_ns + exit_ns + hooks_ns) / 1000
-        exec_ns, exit_ns, hooks_ns, pair_us = per_run(costs[mode])
-        long_exec_ns, _, _, long_pair_us = per_run(long_costs[mode])
+        # events per process: its fork, exec and exit
+        tracer_us_per_event = tracer_us_per_proc / 3
+        short, long = bpf_per_process(costs[mode]), bpf_per_process(long_costs[mode])
+        pair_us = short["total"] / 1000
         added = storm_cpu - base_cpu + tracer_us_per_proc
         rss = max(x["rss_kb"] for x in rs)
         print(f"{mode:<10} execs/s median {med:8.0f} (min {lo:.0f}, max {hi:.0f}); "
               f"ratio traced/untraced median {rmed:.3f} (min {rlo:.3f}, max {rhi:.3f})")
-        print(f"{'':<10} BPF {exec_ns:.0f} ns per exec run, {exit_ns:.0f} ns per exit run, "
-              f"{hooks_ns:.0f} ns of failed-exec hook per exec, "
-              f"{pair_us:.2f} us per exec+exit (argv of 16 bytes); with {args.argv_bytes} more "
-              f"bytes of argv: {long_exec_ns:.0f} ns per exec, {long_pair_us:.2f} us per pair")
+        print(bpf_line("", short) + " (argv of 16 bytes)")
+        print(bpf_line("", long) + f" (with {args.argv_bytes} more bytes of argv)")
         print(f"{'':<10} storm CPU {storm_cpu:.1f} us/exec ({storm_cpu - base_cpu:+.1f}); "
               f"tracer {tracer_us_per_proc:.2f} us/process, {tracer_us_per_event:.2f} us/event; "
               f"added CPU per traced process {added:.1f} us; peak RSS {rss / 1024:.1f} MiB")
         # the storm's CPU varies from round to round by more than the BPF
         # time it absorbs; this sum of the two measured costs is steadier
-        print(f"{'':<10} BPF per pair + tracer per process: {pair_us + tracer_us_per_proc:.1f} us")
+        print(f"{'':<10} BPF per process + tracer per process: {pair_us + tracer_us_per_proc:.1f} us")
         spawned, execs, exits, drops = seen(mode, args.n, args.k)
         print(f"{'':<10} seen: {execs}/{spawned} execs, {exits}/{spawned} exits, "
               f"kernel drops {drops}")

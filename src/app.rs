@@ -392,6 +392,8 @@ impl App {
                 self.store.note_newest(self.counts_commands());
                 changed
             }
+            TraceEvent::Fork(p) => self.store.fork(p, self.now, ended),
+            TraceEvent::Reparent { parent, reaper, .. } => self.store.reparent(parent, reaper),
             TraceEvent::ExecFailed(f) => self.store.exec_failed(&f),
             // a replay's live set: the kernel's snapshots do this live
             TraceEvent::Gone { processes, .. } => self.store.gone(&processes),
@@ -401,7 +403,7 @@ impl App {
             }
         };
         if changed.live {
-            self.tables.live.invalidate();
+            self.tables.live.touched();
         }
         if changed.live || changed.finished_from.is_some() {
             self.tables.tree.store_changed();

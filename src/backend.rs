@@ -1,9 +1,10 @@
 //! The kernel source: a thread that owns the BPF program, drains its ring
-//! buffer, joins exits with their execs and snapshots the pid map. The rest
-//! of the program sees only typed messages on a channel.
+//! buffer and joins exits with their execs. Fork, exec, exit, ended and
+//! reparent events keep the live table; the pid map is read now and then
+//! to reconcile with it. The rest of the program sees only typed messages
+//! on a channel.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
@@ -16,11 +17,10 @@ use anyhow::{anyhow, Context, Result};
 use libbpf_rs::RingBuffer;
 
 use crate::backlog::{self, Backlog};
-use crate::bpf::{self, LoadOptions, Tracer};
+use crate::bpf::{LoadOptions, Tracer};
 use crate::clock::{self, BootClock};
 use crate::command_ledger::CommandLedger;
-use crate::event::{Drops, Origin, ProcessInfo, TraceEvent};
-use crate::orphans::Orphans;
+use crate::event::{Drops, ProcessInfo, TraceEvent};
 use crate::pipeline::Pipeline;
 use crate::procfs;
 pub use crate::source::{Command, Message};
@@ -28,6 +28,15 @@ pub use crate::source::{Command, Message};
 /// How long the reader sleeps between drains when the kernel does not wake
 /// it: the upper bound on how late a quiet system's event is shown.
 const POLL: Duration = Duration::from_millis(40);
+
+/// How often the drop counters and per-command totals are read: both are
+/// small, and a drop brings the next reconcile forward.
+const TICK: Duration = Duration::from_secs(1);
+
+/// How old a record in the pid map must be for a reconcile to tell of it
+/// rather than wait for its fork or exec event (read from the ring within
+/// POLL, unless the consumer is behind).
+const IN_FLIGHT_NS: u64 = 1_000_000_000;
 
 /// Most records taken from the ring buffer per batch: a full ring is sent
 /// in several batches, so a consumer that falls behind stops the drain
@@ -38,13 +47,17 @@ const SLICE: usize = 4_096;
 pub struct BackendConfig {
     pub load: LoadOptions,
     pub min_duration: Duration,
+    /// How often the pid map is read to reconcile the live table with it
+    /// (events alone keep it in between; a drop or a stall brings the next
+    /// read forward to the next second).
     pub snapshot_every: Duration,
     pub proc_root: PathBuf,
-    /// Seed the pid map from /proc, and remove records of processes gone
-    /// from it. Only meaningful when /proc shows the kernel's own pids.
+    /// Seed the pid map from /proc at start. Only meaningful when /proc
+    /// shows the kernel's own pids.
     pub use_proc: bool,
-    /// Remove records of processes gone from /proc (off only in tests that
-    /// check the kernel program leaves nothing behind on its own).
+    /// After seeding, remove the records of seeded processes that have
+    /// already ended (off only in tests that check the kernel program
+    /// leaves nothing behind on its own).
     pub forget_gone: bool,
     /// The bound on events sent but not yet handled, shared with the
     /// consumer, which takes off what it has handled; None for a consumer
@@ -59,7 +72,7 @@ impl BackendConfig {
         Self {
             load,
             min_duration,
-            snapshot_every: Duration::from_secs(1),
+            snapshot_every: Duration::from_secs(10),
             proc_root: PathBuf::from("/proc"),
             // in a child pid namespace /proc shows other numbers than the kernel's
             use_proc: procfs::in_initial_pid_namespace(),
@@ -200,15 +213,19 @@ fn run(
     if let Some(gap) = tracer.failed_exec_gap() {
         send(Message::Warning(gap.to_string()));
     }
+    // /proc is read once, here: from now on the kernel reports every new
+    // process at its fork
     if config.use_proc {
-        crate::scope::seed(tracer, config.load.scoped, &config.scope, &config.proc_root)?;
+        let seeded = crate::scope::seed(tracer, config.load.scoped, &config.scope, &config.proc_root)?;
+        if config.forget_gone {
+            forget_ended_seeds(tracer, &seeded);
+        }
     }
     let mut ending = crate::scope::Ending::default();
 
     // the live table first, before any event: a sink (such as --record)
     // then sees the processes already running ahead of what happens next
-    let mut snapshots = Snapshots::default();
-    let (taken_at, live) = snapshots.take(tracer, config, &clock);
+    let (taken_at, live) = reconcile(tracer, &clock);
     pipeline.borrow_mut().joiner().replace(&live, taken_at);
     if !send(Message::Snapshot(pipeline.borrow_mut().joiner().live())) {
         return Ok(());
@@ -218,11 +235,14 @@ fn run(
         return Ok(());
     }
     let mut reported = Drops::default();
-    let mut next_snapshot = Instant::now() + config.snapshot_every;
+    let mut next_tick = Instant::now() + TICK;
+    let mut next_reconcile = Instant::now() + config.snapshot_every;
     let backlog = config.backlog.as_ref();
     let mut undelivered = 0u64;
+    let mut stalled = false;
     loop {
         if backlog.is_some_and(Backlog::full) {
+            stalled = true;
             // the consumer is behind: leave the ring alone, so the kernel
             // drops and counts what does not fit, rather than this process
             // holding it
@@ -247,9 +267,24 @@ fn run(
             Drained::Empty => {}
         }
 
-        if stop || Instant::now() >= next_snapshot {
-            let (taken_at, live) = snapshots.take(tracer, config, &clock);
-            let gone = pipeline.borrow_mut().joiner().replace(&live, taken_at);
+        let now = Instant::now();
+        if stop || now >= next_reconcile {
+            let taken_at = clock::boot_ns();
+            let (live, held) = {
+                let pipeline = pipeline.borrow();
+                let joined = pipeline.joined();
+                tracer.snapshot_known(&clock, |pid, start, exec| {
+                    joined.holds(pid, start, clock.to_wall(exec))
+                })
+            };
+            // events of the last moments may still be in the ring
+            let in_flight = taken_at.saturating_sub(IN_FLIGHT_NS);
+            let gone = pipeline.borrow_mut().joiner().reconcile(
+                &live,
+                &held,
+                taken_at,
+                (in_flight, clock.to_wall(in_flight)),
+            );
             if !gone.is_empty() {
                 let time = clock.to_wall(taken_at);
                 let gone = TraceEvent::Gone {
@@ -260,20 +295,31 @@ fn run(
                     return Ok(());
                 }
             }
-            if !send(Message::Snapshot(pipeline.borrow_mut().joiner().live())) {
+            // the live set is sent only when the map told what events had
+            // not: with 10,000 live processes it costs the dashboard 30 ms
+            let changed = pipeline.borrow_mut().joiner().replace_changed();
+            if changed && !send(Message::Snapshot(pipeline.borrow_mut().joiner().live())) {
                 return Ok(());
             }
+            next_reconcile = Instant::now() + config.snapshot_every;
+        }
+        if stop || now >= next_tick {
             let mut drops = tracer.drops()?;
             drops.undecodable = *undecodable.borrow();
             if drops != reported {
                 reported = drops;
                 let time = clock.to_wall(clock::boot_ns());
                 send(Message::Events(vec![TraceEvent::Lost { time, drops }]));
+                // events were lost: what they would have told is in the map
+                next_reconcile = next_reconcile.min(now + TICK);
+            }
+            if std::mem::take(&mut stalled) {
+                next_reconcile = next_reconcile.min(now + TICK);
             }
             if !send_commands(tracer, &mut ledger, &clock, send)? {
                 return Ok(());
             }
-            next_snapshot = Instant::now() + config.snapshot_every;
+            next_tick = now + TICK;
         }
         if stop {
             if undelivered > 0 {
@@ -385,89 +431,22 @@ fn forward(pipeline: &RefCell<Pipeline>, send: &dyn Fn(Message) -> bool) -> bool
     send(Message::Events(events))
 }
 
-/// The pid map's records. Records of processes that no longer exist (they
-/// ended before the program was attached, or while their exit could not be
-/// seen) are removed from the kernel map too, so it cannot leak.
-///
-/// Processes forked since tracing began that have not exec'd (the workers of
-/// a pre-forking server, a subshell) have no record; they are read from
-/// /proc, so the live table has them too. Kernel threads are remembered, so
-/// they are not read again every second.
-/// What each snapshot remembers from the last: kernel threads (not read
-/// again every second) and orphans whose parent /proc confirmed.
-#[derive(Default)]
-struct Snapshots {
-    kernel_threads: HashSet<u32>,
-    orphans: Orphans,
-}
-
-impl Snapshots {
-    /// The live set now, and the boot time it was taken at.
-    fn take(
-        &mut self,
-        tracer: &Tracer,
-        config: &BackendConfig,
-        clock: &BootClock,
-    ) -> (u64, Vec<ProcessInfo>) {
-        let taken_at = clock::boot_ns();
-        let live = snapshot(
-            tracer,
-            config,
-            taken_at,
-            clock,
-            &mut self.kernel_threads,
-            &mut self.orphans,
-        );
-        (taken_at, live)
-    }
-}
-
-fn snapshot(
-    tracer: &Tracer,
-    config: &BackendConfig,
-    taken_at: u64,
-    clock: &BootClock,
-    kernel_threads: &mut HashSet<u32>,
-    orphans: &mut Orphans,
-) -> Vec<ProcessInfo> {
-    let mut live = tracer.snapshot(clock);
-
-    // only records older than a second: a process that has just exec'd
-    // is surely alive, and forget() checks the record is still the same one
-    let settled = taken_at.saturating_sub(1_000_000_000);
-    if config.use_proc && config.forget_gone {
-        live.retain(|p| {
-            let gone = p.start_boot_ns <= settled && !procfs::exists(p.pid);
-            !(gone && tracer.forget(p.pid, p.start_boot_ns))
-        });
-    }
-    if config.use_proc {
-        let known: HashSet<u32> = live.iter().map(|p| p.pid).collect();
-        let listed: HashSet<u32> = procfs::pid_dirs(&config.proc_root).collect();
-        kernel_threads.retain(|pid| listed.contains(pid));
-        let unknown: Vec<u32> = listed
-            .iter()
-            .copied()
-            .filter(|p| !known.contains(p) && !kernel_threads.contains(p))
-            .filter(|&p| crate::scope::shows(tracer, config.load.scoped, p))
-            .collect();
-        for pid in unknown {
-            match procfs::read(&config.proc_root, pid) {
-                procfs::Read::Process(entry) => {
-                    if let Some(mut p) = bpf::process_from_proc(&entry, clock) {
-                        p.origin = Origin::Forked;
-                        live.push(p);
-                    }
-                }
-                procfs::Read::KernelThread => {
-                    kernel_threads.insert(pid);
-                }
-                procfs::Read::Gone => {}
-            }
+/// Records the pid map, read once at start, holds for processes that
+/// ended between the /proc scan and the seed (their exit came before their
+/// record, so no event will remove them): each seeded pid is asked of the
+/// kernel once, and the records of those gone are removed.
+fn forget_ended_seeds(tracer: &Tracer, seeded: &[procfs::ProcEntry]) {
+    for entry in seeded {
+        if !procfs::exists(entry.pid) {
+            tracer.forget(entry.pid, entry.start_boot_ns);
         }
-        orphans.reparent(tracer, config, &mut live, kernel_threads);
     }
-    live
+}
+
+/// The live set by the pid map, read at the boot time returned.
+fn reconcile(tracer: &Tracer, clock: &BootClock) -> (u64, Vec<ProcessInfo>) {
+    let taken_at = clock::boot_ns();
+    (taken_at, tracer.snapshot(clock))
 }
 
 fn duration_ns(d: Duration) -> u64 {

@@ -64,7 +64,7 @@ pub struct Cli {
     pub ring_buffer_mib: u32,
 
     /// Processes the kernel's pid map can hold at once (each record takes
-    /// 840 bytes of kernel memory, allocated at start)
+    /// 840 bytes of kernel memory, allocated as processes arrive)
     #[arg(long, value_name = "N", default_value = "65536",
           value_parser = clap::value_parser!(u32).range(16..=4_194_304))]
     pub max_processes: u32,

@@ -14,7 +14,7 @@ pub use commands::{
     OUTCOME_CORE, OUTCOME_LABELS, OUTCOME_SLOTS,
 };
 pub use history::{ExecStep, FailedExec, MAX_HISTORY, MAX_TRIED};
-pub use kernel::{KernelEvent, RawExit};
+pub use kernel::{KernelEvent, RawEnded, RawExit, RawFork};
 
 /// Wall-clock time as nanoseconds since the Unix epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,8 +80,8 @@ pub enum Origin {
     /// only the exit was seen: no exec record was known (forked without
     /// exec, or started before tracing and not in /proc)
     ExitOnly,
-    /// forked since tracing began and has not exec'd: read from /proc (its
-    /// command line is the parent's, as ps shows it)
+    /// forked since tracing began and has not exec'd (seen at fork, or
+    /// trying to exec): its command line is the parent's, as ps shows it
     Forked,
 }
 
@@ -202,6 +202,8 @@ pub struct Drops {
     pub pid_map_full: u64,
     /// failed-exec events lost because the ring buffer was full
     pub exec_failed_ringbuf: u64,
+    /// fork events lost because the ring buffer was full
+    pub fork_ringbuf: u64,
     /// ring-buffer records user space could not decode
     pub undecodable: u64,
     /// children of traced processes not followed because the traced set
@@ -217,6 +219,7 @@ impl Drops {
             self.exit_ringbuf,
             self.pid_map_full,
             self.exec_failed_ringbuf,
+            self.fork_ringbuf,
             self.undecodable,
             self.traced_full,
         ]
@@ -233,6 +236,7 @@ impl Drops {
             exec_failed_ringbuf: self
                 .exec_failed_ringbuf
                 .saturating_sub(earlier.exec_failed_ringbuf),
+            fork_ringbuf: self.fork_ringbuf.saturating_sub(earlier.fork_ringbuf),
             undecodable: self.undecodable.saturating_sub(earlier.undecodable),
             traced_full: self.traced_full.saturating_sub(earlier.traced_full),
         }
@@ -244,6 +248,9 @@ impl Drops {
 pub enum TraceEvent {
     /// A process exec'd: its new image, with its earlier ones in `history`.
     Exec(ProcessInfo),
+    /// A new process, running its parent's image (origin Forked) since
+    /// `start`. Not recorded: a recording's live set comes from execs.
+    Fork(ProcessInfo),
     /// An exec failed; the process goes on running what it ran.
     ExecFailed(FailedExec),
     Exit(ExitInfo),
@@ -253,6 +260,13 @@ pub enum TraceEvent {
     Gone {
         time: WallTime,
         processes: Vec<(u32, WallTime)>,
+    },
+    /// `parent` ended: its live children have `reaper` as their parent
+    /// now (init or a subreaper). Not recorded.
+    Reparent {
+        time: WallTime,
+        parent: u32,
+        reaper: u32,
     },
     /// The kernel dropped events: totals so far, at this time.
     Lost {
@@ -264,10 +278,12 @@ pub enum TraceEvent {
 impl TraceEvent {
     pub fn time(&self) -> WallTime {
         match self {
-            TraceEvent::Exec(p) => p.exec_time,
+            TraceEvent::Exec(p) | TraceEvent::Fork(p) => p.exec_time,
             TraceEvent::ExecFailed(f) => f.time,
             TraceEvent::Exit(e) => e.end,
-            TraceEvent::Lost { time, .. } | TraceEvent::Gone { time, .. } => *time,
+            TraceEvent::Lost { time, .. }
+            | TraceEvent::Gone { time, .. }
+            | TraceEvent::Reparent { time, .. } => *time,
         }
     }
 }

@@ -161,6 +161,7 @@ impl Sink {
             // with its reported exit (failed attempts are in its history)
             Format::Json if self.exec_with_exit => match event {
                 TraceEvent::Exec(_) | TraceEvent::ExecFailed(_) | TraceEvent::Gone { .. } => Ok(()),
+                TraceEvent::Fork(_) | TraceEvent::Reparent { .. } => Ok(()),
                 TraceEvent::Exit(e) => {
                     let exec = TraceEvent::Exec(e.process.clone());
                     writeln!(out, "{}", record::to_line(&exec))?;
@@ -168,7 +169,8 @@ impl Sink {
                 }
                 TraceEvent::Lost { .. } => writeln!(out, "{}", record::to_line(event)),
             },
-            Format::Json => writeln!(out, "{}", record::to_line(event)),
+            Format::Json if record::recorded(event) => writeln!(out, "{}", record::to_line(event)),
+            Format::Json => Ok(()),
             Format::Stream => match event {
                 TraceEvent::Exec(p) if !self.exec_with_exit => exec_line(out, p),
                 TraceEvent::Exec(_) => Ok(()),
@@ -191,16 +193,18 @@ impl Sink {
                     crate::errno::name(f.errno)
                 ),
                 TraceEvent::Gone { .. } => Ok(()),
+                TraceEvent::Fork(_) | TraceEvent::Reparent { .. } => Ok(()),
                 TraceEvent::Lost { time, drops } => writeln!(
                     out,
-                    "{:<8} {:<5} ring buffer full: {} exec, {} exit and {} failed-exec events \
-                     lost; {} exec records not kept (pid map full); {} undecodable; {} children \
-                     not traced (traced set full) (totals)",
+                    "{:<8} {:<5} ring buffer full: {} exec, {} exit, {} failed-exec and {} fork \
+                     events lost; {} exec records not kept (pid map full); {} undecodable; {} \
+                     children not traced (traced set full) (totals)",
                     clock_time(*time),
                     "LOST",
                     drops.exec_ringbuf,
                     drops.exit_ringbuf,
                     drops.exec_failed_ringbuf,
+                    drops.fork_ringbuf,
                     drops.pid_map_full,
                     drops.undecodable,
                     drops.traced_full

@@ -15,7 +15,6 @@ pub mod host;
 pub mod intake;
 pub mod job_control;
 pub mod join;
-pub mod orphans;
 pub mod output;
 pub mod pipeline;
 pub mod procfs;

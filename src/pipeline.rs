@@ -45,22 +45,67 @@ impl Pipeline {
         let joiner = &mut self.joiner;
         // taken, not drained: the batch's memory goes with it, as a batch
         // can be thousands of records
-        std::mem::take(&mut self.pending)
-            .into_iter()
-            .map(|event| match event {
-                KernelEvent::Exec(p) => TraceEvent::Exec(joiner.exec(p)),
+        let pending = std::mem::take(&mut self.pending);
+        let mut out = Vec::with_capacity(pending.len());
+        for event in pending {
+            let (parent, reaper) = match event {
+                KernelEvent::Exec(p) => {
+                    out.push(TraceEvent::Exec(joiner.exec(p)));
+                    continue;
+                }
+                KernelEvent::Fork(f) => {
+                    out.push(TraceEvent::Fork(joiner.fork(&f, &clock)));
+                    continue;
+                }
                 KernelEvent::ExecFailed(f) => {
                     joiner.exec_failed(&f);
-                    TraceEvent::ExecFailed(f)
+                    out.push(TraceEvent::ExecFailed(f));
+                    continue;
                 }
-                KernelEvent::Exit(raw) => TraceEvent::Exit(joiner.exit(raw, &clock)),
-            })
-            .collect()
+                KernelEvent::Exit(raw) => {
+                    let (pid, reaper) = (raw.pid, raw.reaper);
+                    out.push(TraceEvent::Exit(joiner.exit(raw, &clock)));
+                    (pid, reaper)
+                }
+                KernelEvent::Ended(ended) => {
+                    let process = joiner.ended(&ended, &clock);
+                    let time = clock.to_wall(ended.exit_boot_ns);
+                    // one Gone for a run of them: under a filtered storm
+                    // most events are these
+                    match out.last_mut() {
+                        Some(TraceEvent::Gone { time: t, processes }) => {
+                            *t = time;
+                            processes.push(process);
+                        }
+                        _ => out.push(TraceEvent::Gone {
+                            time,
+                            processes: vec![process],
+                        }),
+                    }
+                    (ended.pid, ended.reaper)
+                }
+            };
+            // right after the end, as the kernel reparents at exit
+            if reaper != 0 {
+                joiner.reparent(parent, reaper);
+                out.push(TraceEvent::Reparent {
+                    time: out.last().map_or_else(Default::default, TraceEvent::time),
+                    parent,
+                    reaper,
+                });
+            }
+        }
+        out
     }
 
     /// Empties the queue without joining; returns how many were dropped.
     pub fn discard_pending(&mut self) -> usize {
         std::mem::take(&mut self.pending).len()
+    }
+
+    /// The join's records, to read.
+    pub fn joined(&self) -> &Joiner {
+        &self.joiner
     }
 
     /// The join's records, which pid-map snapshots also update.

@@ -69,16 +69,6 @@ pub fn pid_dirs(proc_root: &Path) -> impl Iterator<Item = u32> {
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
 }
 
-/// A process's parent and start (boot-time ns, tick precision), from its
-/// stat file alone: the cheap look the orphan check needs.
-pub fn parent(root: &Path, pid: u32) -> Option<(u32, u64)> {
-    let stat = parse_stat(&fs::read(root.join(pid.to_string()).join("stat")).ok()?)?;
-    Some((
-        stat.ppid,
-        stat.start_ticks.saturating_mul(1_000_000_000) / clock_ticks(),
-    ))
-}
-
 /// Reads one process's entry.
 pub fn read(root: &Path, pid: u32) -> Read {
     let dir = root.join(pid.to_string());

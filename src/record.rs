@@ -193,14 +193,24 @@ struct LostOut {
     #[serde(default)]
     exec_failed_ringbuf: u64,
     #[serde(default)]
+    fork_ringbuf: u64,
+    #[serde(default)]
     undecodable: u64,
     #[serde(default)]
     traced_full: u64,
 }
 
-/// One event as a JSON line (without the newline).
+/// Whether an event has a line: forks and reparentings keep the live table
+/// right between snapshots, and a recording's live set comes from its execs.
+pub fn recorded(event: &TraceEvent) -> bool {
+    !matches!(event, TraceEvent::Fork(_) | TraceEvent::Reparent { .. })
+}
+
+/// One event as a JSON line (without the newline); empty for an event
+/// that is not `recorded`.
 pub fn to_line(event: &TraceEvent) -> String {
     let json = match event {
+        TraceEvent::Fork(_) | TraceEvent::Reparent { .. } => return String::new(),
         TraceEvent::Exec(p) => serde_json::to_string(&ExecOut {
             event: "exec",
             time: p.exec_time.rfc3339(),
@@ -251,6 +261,7 @@ pub fn to_line(event: &TraceEvent) -> String {
             exit_ringbuf: drops.exit_ringbuf,
             pid_map_full: drops.pid_map_full,
             exec_failed_ringbuf: drops.exec_failed_ringbuf,
+            fork_ringbuf: drops.fork_ringbuf,
             undecodable: drops.undecodable,
             traced_full: drops.traced_full,
         }),

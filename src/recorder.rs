@@ -79,6 +79,9 @@ impl Recorder {
     }
 
     fn line(&mut self, event: &TraceEvent) -> Result<()> {
+        if !record::recorded(event) {
+            return Ok(());
+        }
         self.pending
             .extend_from_slice(record::to_line(event).as_bytes());
         self.pending.push(b'\n');

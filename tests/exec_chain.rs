@@ -257,7 +257,7 @@ fn an_orphan_shows_its_new_parent() {
     let Some(_serial) = common::bpf_test("an_orphan_shows_its_new_parent") else {
         return;
     };
-    let mut t = Tracing::start(Duration::ZERO);
+    let mut t = Tracing::start_live(Duration::ZERO, |_| {});
     let out = Command::new("bash")
         .args(["-c", "sleep 603 >/dev/null 2>&1 & echo $!; sleep 0.3; exit"])
         .stdout(Stdio::piped())
@@ -270,18 +270,14 @@ fn an_orphan_shows_its_new_parent() {
     let guard = KillOnDrop(sleeper);
     let new_parent = parent_in_proc(sleeper).expect("the sleeper is alive");
     let started = Instant::now();
-    let reparented = t.until(Duration::from_secs(4), |t| {
-        t.snapshots
-            .last()
-            .and_then(|s| s.iter().find(|p| p.pid == sleeper))
-            .is_some_and(|p| p.ppid == new_parent)
+    // the exit's reparenting, not a snapshot: those come every 10 s
+    let reparented = t.until(Duration::from_secs(1), |t| {
+        t.live(sleeper).is_some_and(|p| p.ppid == new_parent)
     });
     assert!(
         reparented,
         "the live table kept a stale parent; /proc says {new_parent}: {:?}",
-        t.snapshots
-            .last()
-            .and_then(|s| s.iter().find(|p| p.pid == sleeper))
+        t.live(sleeper)
     );
     eprintln!("new parent shown after {:?}", started.elapsed());
     drop(guard);

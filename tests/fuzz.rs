@@ -29,7 +29,7 @@ fn history_texts(p: &ProcessInfo) -> Vec<&str> {
 
 fn assert_clean(event: &TraceEvent) {
     let texts: Vec<&str> = match event {
-        TraceEvent::Exec(p) => [&p.comm, &p.filename]
+        TraceEvent::Exec(p) | TraceEvent::Fork(p) => [&p.comm, &p.filename]
             .into_iter()
             .chain(&p.argv)
             .map(String::as_str)
@@ -46,7 +46,9 @@ fn assert_clean(event: &TraceEvent) {
             .chain(&f.argv)
             .map(String::as_str)
             .collect(),
-        TraceEvent::Lost { .. } | TraceEvent::Gone { .. } => Vec::new(),
+        TraceEvent::Lost { .. } | TraceEvent::Gone { .. } | TraceEvent::Reparent { .. } => {
+            Vec::new()
+        }
     };
     for t in texts {
         assert!(!t.chars().any(is_unsafe), "unsafe character in {t:?}");
@@ -58,15 +60,24 @@ fn assert_clean(event: &TraceEvent) {
 fn through_pipeline(bytes: &[u8]) -> Option<TraceEvent> {
     let mut pipeline = Pipeline::new(BootClock::now());
     pipeline.push(bytes).ok()?;
-    let mut events = pipeline.join_pending();
-    assert_eq!(events.len(), 1, "one record, one event");
-    events.pop()
+    let mut events = pipeline.join_pending().into_iter();
+    let event = events.next();
+    assert!(event.is_some(), "a record that decodes is an event");
+    // an end with a reaper is followed by its reparenting, and only that
+    let rest: Vec<TraceEvent> = events.collect();
+    assert!(
+        rest.iter()
+            .all(|e| matches!(e, TraceEvent::Reparent { .. }))
+            && rest.len() <= 1,
+        "one record, one event (and a reparenting): {rest:?}"
+    );
+    event
 }
 
 /// Bytes that look like kernel records: a valid kind, then anything.
 fn record_like() -> impl Strategy<Value = Vec<u8>> {
     (
-        prop_oneof![Just(1u32), Just(2u32), any::<u32>()],
+        prop_oneof![Just(1u32), Just(2u32), Just(4u32), Just(5u32), any::<u32>()],
         proptest::collection::vec(any::<u8>(), 0..1200),
     )
         .prop_map(|(kind, rest)| kind.to_ne_bytes().into_iter().chain(rest).collect())
@@ -133,7 +144,7 @@ fn exec_bytes(head: &ExecHead, comm: &[u8], filename: &[u8], args: &[u8]) -> Vec
 /// with its padding: 160 bytes.
 fn exit_bytes(pid: u32, start_ns: u64, exit_ns: u64, flags: u32, texts: &[u8]) -> Vec<u8> {
     let mut b = Vec::new();
-    // kind, pid, ppid, uid, exit_status, then padding to start_ns
+    // kind, pid, ppid, uid, exit_status, reaper (0: no children)
     b.extend(
         [2u32, pid, 1, 0, 0x7f00, 0]
             .iter()
@@ -280,7 +291,17 @@ proptest! {
         for batch in batches {
             let decoded = batch.iter().filter(|b| pipeline.push(b).is_ok()).count();
             let events = pipeline.join_pending();
-            prop_assert_eq!(events.len(), decoded);
+            // ends with a reaper add a reparenting each; runs of filtered
+            // ends are one Gone
+            let reparents = events.iter().filter(|e| matches!(e, TraceEvent::Reparent { .. })).count();
+            let gone: usize = events
+                .iter()
+                .map(|e| match e {
+                    TraceEvent::Gone { processes, .. } => processes.len(),
+                    _ => 1,
+                })
+                .sum();
+            prop_assert_eq!(gone - reparents, decoded);
             for event in &events {
                 assert_clean(event);
             }

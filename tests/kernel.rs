@@ -76,9 +76,9 @@ fn processes_started_before_tracing_are_live_and_joined() {
     let mut early = Command::new("sleep").arg("30").spawn().expect("spawn");
     let pid = early.id();
     std::thread::sleep(Duration::from_millis(50));
-    let mut t = Tracing::start(Duration::ZERO);
+    let mut t = Tracing::start_live(Duration::ZERO, |_| {});
 
-    let live = t.next_snapshot();
+    let live = t.snapshots[0].clone();
     let p = live
         .iter()
         .find(|p| p.pid == pid)
@@ -97,9 +97,8 @@ fn processes_started_before_tracing_are_live_and_joined() {
         (0.04..5.0).contains(&secs),
         "duration from the process start: {secs} s"
     );
-    let live = t.next_snapshot();
     assert!(
-        live.iter().all(|p| p.pid != pid),
+        t.until(Duration::from_secs(1), |t| t.live(pid).is_none()),
         "ended process still live"
     );
 }
@@ -182,7 +181,8 @@ fn two_thousand_rapid_processes_all_seen() {
         2000 - execs,
         2000 - exits
     );
-    t.next_snapshot();
+    // drop counts are read each second
+    t.until(Duration::from_millis(1500), |_| false);
     assert_eq!(t.drops.total(), 0, "{:?}", t.drops);
 }
 
@@ -192,7 +192,7 @@ fn min_duration_storm_keeps_every_long_exit() {
         return;
     };
     // the kernel program alone must leave nothing behind: no clean-up from /proc
-    let mut t = Tracing::start_with(Duration::from_millis(50), false, 65536);
+    let mut t = Tracing::start_live(Duration::from_millis(50), |c| c.forget_gone = false);
     let started = Instant::now();
     let short: HashSet<u32> = storm(20_000, 2, "/bin/true", &[]).into_iter().collect();
     let short_secs = started.elapsed().as_secs_f64();
@@ -208,7 +208,7 @@ fn min_duration_storm_keeps_every_long_exit() {
         long.iter().all(|p| t.exits.contains_key(p))
     });
     let reported = long.iter().filter(|p| t.exits.contains_key(p)).count();
-    let live = t.next_snapshot();
+    let live = t.live_after_reconcile();
     // records of the short processes themselves (their pids may be reused)
     let leaked = live
         .iter()
@@ -309,7 +309,7 @@ fn a_full_pid_map_is_counted_and_exits_still_join() {
         return;
     };
     // a map far smaller than the processes alive: the /proc seed fills it
-    let mut t = Tracing::start_with(Duration::ZERO, true, 16);
+    let mut t = Tracing::start_live(Duration::ZERO, |c| c.load.max_processes = 16);
     let marker = format!("full-map-{}", std::process::id());
     let sleepers: Vec<_> = (0..40)
         .map(|_| {
@@ -336,13 +336,8 @@ fn a_full_pid_map_is_counted_and_exits_still_join() {
     // a process that exec'd while the map was full is live as exec'd, with
     // its own command line, and flagged as not kept in the map
     let pid = sleeper.id();
-    let snapshot = t.next_snapshot();
-    let snapshot = if snapshot.iter().any(|p| p.pid == pid) {
-        snapshot
-    } else {
-        t.next_snapshot()
-    };
-    let live = snapshot
+    let live = t.live_after_reconcile();
+    let live = live
         .iter()
         .find(|p| p.pid == pid)
         .expect("the sleeper is live");
@@ -352,7 +347,7 @@ fn a_full_pid_map_is_counted_and_exits_still_join() {
     sleeper.wait().expect("wait");
     let e = t.exit_of(pid);
     assert_eq!((e.process.origin, e.process.not_kept), (Origin::Exec, true));
-    t.next_snapshot();
+    t.until(Duration::from_secs(3), |t| t.drops.pid_map_full >= 25);
     eprintln!(
         "pid map of 16 records, 40 processes alive: drops {:?}",
         t.drops
@@ -366,7 +361,7 @@ fn forked_children_without_exec_are_live_and_joined() {
     let Some(_serial) = common::bpf_test("forked_children_without_exec_are_live_and_joined") else {
         return;
     };
-    let mut t = Tracing::start(Duration::ZERO);
+    let mut t = Tracing::start_live(Duration::ZERO, |_| {});
     // a subshell is a fork of bash that never execs; it prints its own pid
     let marker = format!("forked-{}", std::process::id());
     let mut bash = Command::new("bash")
@@ -382,14 +377,10 @@ fn forked_children_without_exec_are_live_and_joined() {
     .expect("subshell pid");
     let pid: u32 = line.trim().parse().expect("a pid");
     assert!(
-        t.until(Duration::from_secs(5), |t| t
-            .snapshots
-            .last()
-            .is_some_and(|s| s.iter().any(|p| p.pid == pid))),
+        t.until(Duration::from_secs(1), |t| t.live(pid).is_some()),
         "the subshell never appeared in the live table"
     );
-    let live = t.snapshots.last().cloned().unwrap_or_default();
-    let p = live.iter().find(|p| p.pid == pid).expect("subshell");
+    let p = t.live(pid).expect("subshell");
     assert_eq!(p.origin, Origin::Forked);
     assert_eq!(
         p.argv,

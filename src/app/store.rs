@@ -30,6 +30,9 @@ pub struct Store {
     pub evicted: u64,
     pub commands: Commands,
     seen_snapshot: bool,
+    /// live rows added, changed or removed since the live view last took
+    /// them; None: too many to list, or replaced by a snapshot
+    live_touched: Option<HashSet<u32>>,
 }
 
 impl Store {
@@ -47,6 +50,23 @@ impl Store {
             evicted: 0,
             commands: Commands::default(),
             seen_snapshot: false,
+            live_touched: None,
+        }
+    }
+
+    /// Which live rows changed since the last call; None when they cannot
+    /// be listed (a snapshot replaced them, or too many changed).
+    pub fn take_live_touched(&mut self) -> Option<HashSet<u32>> {
+        self.live_touched.replace(HashSet::new())
+    }
+
+    fn touch(&mut self, pid: u32) {
+        if let Some(touched) = &mut self.live_touched {
+            touched.insert(pid);
+            // past this the list costs more than a full sort saves
+            if touched.len() > 4_096 + self.live.len() / 2 {
+                self.live_touched = None;
+            }
         }
     }
 
@@ -103,15 +123,58 @@ impl Store {
         if ended.contains(&(p.pid, p.start)) {
             // an image this process exec'd before this one is gone too
             let live = self.live.remove(&p.pid).is_some();
+            self.touch(p.pid);
             return Changed {
                 live,
                 ..Default::default()
             };
         }
         let (pid, user, seen) = (p.pid, self.user(p.uid), now.max(p.start));
-        self.live.insert(pid, LiveRow::new(p, user, seen));
+        // a process that exec's after its fork was born where its fork
+        // row says, though it may have been reparented since
+        let born_of = self
+            .live
+            .get(&pid)
+            .filter(|old| same_process(&old.info, &p))
+            .map(|old| old.born_of);
+        let mut row = LiveRow::new(p, user, seen);
+        if let Some(parent) = born_of {
+            row.born_of = parent;
+        }
+        self.live.insert(pid, row);
+        self.touch(pid);
         Changed {
             live: true,
+            ..Default::default()
+        }
+    }
+
+    /// A new process, not exec'd yet: a live row like an exec's.
+    pub fn fork(
+        &mut self,
+        p: ProcessInfo,
+        now: WallTime,
+        ended: &HashSet<(u32, WallTime)>,
+    ) -> Changed {
+        self.exec(p, now, ended)
+    }
+
+    /// `parent` ended: its live children have `reaper` as their parent.
+    /// `born_of` stays: the tree shows where a process was born.
+    pub fn reparent(&mut self, parent: u32, reaper: u32) -> Changed {
+        let mut moved = Vec::new();
+        for row in self.live.values_mut() {
+            if row.info.ppid == parent {
+                row.info.ppid = reaper;
+                moved.push(row.info.pid);
+            }
+        }
+        let live = !moved.is_empty();
+        for pid in moved {
+            self.touch(pid);
+        }
+        Changed {
+            live,
             ..Default::default()
         }
     }
@@ -125,6 +188,7 @@ impl Store {
             .get(&e.process.pid)
             .is_some_and(|row| same_process(&row.info, &e.process))
         {
+            self.touch(e.process.pid);
             if let Some(row) = self.live.remove(&e.process.pid) {
                 born_of = Some(row.born_of);
                 if e.process.origin == Origin::ExitOnly {
@@ -151,6 +215,7 @@ impl Store {
         let live = match self.live.get_mut(&f.pid) {
             Some(row) if same_start(&row.info, f.start, f.start_boot_ns) => {
                 row.info.add_failure(f);
+                self.touch(f.pid);
                 true
             }
             _ => false,
@@ -167,6 +232,7 @@ impl Store {
         for &(pid, start) in processes {
             if self.live.get(&pid).is_some_and(|r| r.info.start == start) {
                 self.live.remove(&pid);
+                self.touch(pid);
                 live = true;
             }
         }
@@ -214,6 +280,7 @@ impl Store {
             next.insert(row.info.pid, row);
         }
         self.live = next;
+        self.live_touched = None;
         self.seen_snapshot = true;
     }
 
@@ -283,4 +350,51 @@ fn same_start(p: &ProcessInfo, start: WallTime, start_boot_ns: u64) -> bool {
 fn same_process(a: &ProcessInfo, b: &ProcessInfo) -> bool {
     // a replay has no boot-time stamps (0): only the start time tells there
     a.pid == b.pid && same_start(a, b.start, b.start_boot_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(pid: u32, ppid: u32, start: u64) -> ProcessInfo {
+        ProcessInfo {
+            pid,
+            ppid,
+            comm: "sh".into(),
+            start: WallTime(start),
+            start_boot_ns: start,
+            exec_time: WallTime(start),
+            origin: Origin::Forked,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_fork_is_a_live_row_and_a_reparenting_keeps_where_it_was_born() {
+        let mut s = Store::new(&HashMap::new(), 10);
+        let none = HashSet::new();
+        s.exec(process(10, 1, 5), WallTime(5), &none);
+        assert!(s.fork(process(11, 10, 7), WallTime(7), &none).live);
+        assert!(s.fork(process(12, 10, 8), WallTime(8), &none).live);
+        // born and ended in the same batch: no row
+        let ended = HashSet::from([(13, WallTime(9))]);
+        s.fork(process(13, 10, 9), WallTime(9), &ended);
+        assert!(s.live_row(13).is_none());
+
+        assert!(s.reparent(10, 1).live);
+        for pid in [11, 12] {
+            let row = s.live_row(pid).expect("live");
+            assert_eq!((row.info.ppid, row.born_of), (1, 10));
+        }
+        assert!(!s.reparent(10, 1).live, "nothing left to reparent");
+        // an exec after the reparenting: still born of 10
+        let mut exec = process(11, 1, 7);
+        exec.origin = Origin::Exec;
+        s.exec(exec, WallTime(20), &none);
+        let row = s.live_row(11).expect("live");
+        assert_eq!(
+            (row.info.ppid, row.born_of, row.info.origin),
+            (1, 10, Origin::Exec)
+        );
+    }
 }

@@ -54,6 +54,8 @@ pub enum Stale {
     No,
     /// rows from this seq on are new (the finished list only grows)
     From(u64),
+    /// some rows were added, changed or removed: the store lists which
+    Rows,
     All,
 }
 
@@ -82,6 +84,14 @@ impl<C: Column> Table<C> {
     /// Everything must be sorted again (a new sort, search or filter).
     pub fn invalidate(&mut self) {
         self.stale = Stale::All;
+    }
+
+    /// Some rows changed (the store knows which): they alone are sorted
+    /// and merged back in.
+    pub fn touched(&mut self) {
+        if self.stale == Stale::No {
+            self.stale = Stale::Rows;
+        }
     }
 
     /// Rows from `seq` on are new.

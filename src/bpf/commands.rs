@@ -99,7 +99,10 @@ fn unsupported(e: &io::Error) -> bool {
 /// Reads every entry with BPF_MAP_LOOKUP_BATCH. libbpf-rs's iterator takes
 /// a short batch for the last one and ends there, losing the rest of the
 /// map, and hides errors; this loop does neither.
-fn read_batched(map: &impl MapCore, add: &mut impl FnMut(&[u8], &[u8])) -> io::Result<()> {
+pub(super) fn read_batched(
+    map: &impl MapCore,
+    add: &mut impl FnMut(&[u8], &[u8]),
+) -> io::Result<()> {
     let (key_size, value_size) = (map.key_size() as usize, map.value_size() as usize);
     let mut keys = vec![0u8; BATCH as usize * key_size];
     let mut values = vec![0u8; BATCH as usize * value_size];
@@ -154,7 +157,7 @@ fn read_batched(map: &impl MapCore, add: &mut impl FnMut(&[u8], &[u8])) -> io::R
 }
 
 /// Reads every entry with one lookup per key.
-fn read_one_by_one(map: &impl MapCore, add: &mut impl FnMut(&[u8], &[u8])) {
+pub(super) fn read_one_by_one(map: &impl MapCore, add: &mut impl FnMut(&[u8], &[u8])) {
     for key in map.keys() {
         // a key evicted since it was listed is simply not counted now
         if let Ok(Some(value)) = map.lookup(&key, MapFlags::ANY) {

@@ -7,7 +7,8 @@ use std::mem::offset_of;
 use super::skel::types::{self, event_kind, exit_flags, record_flags};
 use crate::clock::BootClock;
 use crate::event::{
-    split_cpu, ExitStatus, FailedExec, KernelEvent, Origin, ProcessInfo, RawExit, Usage,
+    split_cpu, ExitStatus, FailedExec, KernelEvent, Origin, ProcessInfo, RawEnded, RawExit,
+    RawFork, Usage,
 };
 use crate::procfs::ProcEntry;
 use crate::sanitize;
@@ -24,6 +25,10 @@ unsafe impl Plain for types::exec_record {}
 unsafe impl Plain for types::exit_event {}
 // SAFETY: as above.
 unsafe impl Plain for types::settings {}
+// SAFETY: as above.
+unsafe impl Plain for types::fork_event {}
+// SAFETY: as above.
+unsafe impl Plain for types::ended_event {}
 
 /// Reads a `T` from the start of `bytes`; missing trailing bytes stay zero.
 pub fn from_bytes<T: Plain>(bytes: &[u8]) -> T {
@@ -91,14 +96,29 @@ pub fn decode(bytes: &[u8], clock: &BootClock) -> Result<KernelEvent, DecodeErro
                 p, r.error,
             )))
         }
+        event_kind::EVENT_FORK => {
+            let f: types::fork_event = whole(kind, bytes)?;
+            Ok(KernelEvent::Fork(RawFork {
+                pid: f.pid,
+                ppid: f.ppid,
+                uid: f.uid,
+                comm: sanitize::c_string(&f.comm),
+                start_boot_ns: f.start_ns,
+                not_kept: f.flags & record_flags::RECORD_NOT_KEPT.0 != 0,
+            }))
+        }
+        event_kind::EVENT_ENDED => {
+            let e: types::ended_event = whole(kind, bytes)?;
+            Ok(KernelEvent::Ended(RawEnded {
+                pid: e.pid,
+                start_boot_ns: e.start_ns,
+                exit_boot_ns: e.exit_ns,
+                reaper: e.reaper,
+                had_record: e.flags & exit_flags::EXIT_HAD_RECORD.0 != 0,
+            }))
+        }
         event_kind::EVENT_EXIT => {
-            if bytes.len() < size_of::<types::exit_event>() {
-                return Err(DecodeError::TooShort {
-                    kind,
-                    len: bytes.len(),
-                });
-            }
-            let e: types::exit_event = from_bytes(bytes);
+            let e: types::exit_event = whole(kind, bytes)?;
             Ok(KernelEvent::Exit(RawExit {
                 pid: e.pid,
                 ppid: e.ppid,
@@ -109,11 +129,23 @@ pub fn decode(bytes: &[u8], clock: &BootClock) -> Result<KernelEvent, DecodeErro
                 comm: sanitize::c_string(&e.comm),
                 thread_comm: sanitize::c_string(&e.thread_comm),
                 had_record: e.flags & exit_flags::EXIT_HAD_RECORD.0 != 0,
+                reaper: e.reaper,
                 usage: usage(&e.usage, e.flags & exit_flags::EXIT_NO_IOAC.0 == 0),
             }))
         }
         _ => Err(DecodeError::UnknownKind(kind)),
     }
+}
+
+/// A fixed-size record, which must arrive whole.
+fn whole<T: Plain>(kind: u32, bytes: &[u8]) -> Result<T, DecodeError> {
+    if bytes.len() < size_of::<T>() {
+        return Err(DecodeError::TooShort {
+            kind,
+            len: bytes.len(),
+        });
+    }
+    Ok(from_bytes(bytes))
 }
 
 /// The kernel's raw use figures in rusage's units.
@@ -185,6 +217,8 @@ pub fn exec_record(bytes: &[u8], clock: &BootClock) -> Result<ProcessInfo, Decod
         not_kept: flags & record_flags::RECORD_NOT_KEPT.0 != 0,
         origin: if flags & record_flags::RECORD_FROM_PROC.0 != 0 {
             Origin::Proc
+        } else if flags & record_flags::RECORD_FORKED.0 != 0 {
+            Origin::Forked
         } else {
             Origin::Exec
         },
@@ -291,6 +325,57 @@ mod tests {
         assert_eq!(x.thread_comm, "worker");
         assert!(x.had_record);
         assert_eq!((x.start_boot_ns, x.exit_boot_ns), (10, 20));
+    }
+
+    #[test]
+    fn decodes_fork_and_ended_events() {
+        let mut f = types::fork_event {
+            kind: event_kind::EVENT_FORK.0,
+            pid: 43,
+            ppid: 42,
+            uid: 7,
+            start_ns: 500,
+            ..Default::default()
+        };
+        f.comm[..4].copy_from_slice(b"b\x07sh");
+        let KernelEvent::Fork(k) = decode(&bytes_of(&f), &clock()).unwrap() else {
+            panic!("not a fork")
+        };
+        assert_eq!((k.pid, k.ppid, k.uid, k.start_boot_ns), (43, 42, 7, 500));
+        assert_eq!(k.comm, "b\\x07sh");
+        let e = types::ended_event {
+            kind: event_kind::EVENT_ENDED.0,
+            pid: 43,
+            reaper: 1,
+            flags: exit_flags::EXIT_HAD_RECORD.0,
+            start_ns: 500,
+            exit_ns: 900,
+        };
+        let KernelEvent::Ended(x) = decode(&bytes_of(&e), &clock()).unwrap() else {
+            panic!("not an end")
+        };
+        assert_eq!(
+            (x.pid, x.reaper, x.start_boot_ns, x.exit_boot_ns),
+            (43, 1, 500, 900)
+        );
+        assert!(x.had_record);
+        let short = bytes_of(&e);
+        assert!(matches!(
+            decode(&short[..short.len() - 1], &clock()),
+            Err(DecodeError::TooShort { .. })
+        ));
+    }
+
+    #[test]
+    fn a_record_made_at_fork_is_forked() {
+        let r = types::exec_record {
+            kind: event_kind::EVENT_EXEC.0,
+            pid: 9,
+            flags: record_flags::RECORD_FORKED.0,
+            ..Default::default()
+        };
+        let p = exec_record(&bytes_of(&r), &clock()).unwrap();
+        assert_eq!(p.origin, Origin::Forked);
     }
 
     #[test]

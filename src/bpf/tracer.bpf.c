@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Kernel side of tracer-tui: records every process exec in a pid map,
- * sends exec and exit events through a ring buffer, and adds every ended
- * process to its command's totals.
+ * Kernel side of tracer-tui: records every new process (at fork) and
+ * every exec in a pid map, sends fork, exec and exit events through a ring
+ * buffer, and adds every ended process to its command's totals.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -11,6 +11,8 @@
 #include "tracer.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+#define EEXIST 17
 
 /* Unread bytes in the ring buffer above which a submit wakes the reader. */
 const volatile __u64 wakeup_threshold = 256 * 1024;
@@ -50,11 +52,12 @@ struct {
 
 /*
  * An exec record is too large for the 512-byte BPF stack. Slot 0 is the
- * exec program's, slot 1 the failed-exec program's, so they never share.
+ * exec program's, slot 1 the failed-exec program's, slot 2 the fork
+ * program's, so they never share.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, struct exec_record);
 } scratch SEC(".maps");
@@ -64,6 +67,8 @@ struct {
 /* Anchors for BTF, so the skeleton generates Rust types for these. */
 struct exec_record _exec_record = {};
 struct exit_event _exit_event = {};
+struct fork_event _fork_event = {};
+struct ended_event _ended_event = {};
 enum event_kind _event_kind = 0;
 enum record_flags _record_flags = 0;
 enum exit_flags _exit_flags = 0;
@@ -105,6 +110,55 @@ static __always_inline void count_drop(__u32 counter)
 
 #include "scope.bpf.h"
 
+/* How far up the parents a subreaper is looked for. */
+#define SUBREAPER_DEPTH 16
+
+/* A task's pid namespace's init: the pid its level's upid points into. */
+static __always_inline __u32 ns_reaper(struct task_struct *t)
+{
+	struct pid *pid = t->thread_pid;
+	struct pid_namespace *ns = 0;
+	unsigned int level = pid->level;
+	unsigned long at;
+
+	/* numbers[] is a flexible array: its address is computed, then read */
+	at = (unsigned long)pid + bpf_core_field_offset(struct pid, numbers) +
+	     (unsigned long)level * bpf_core_type_size(struct upid) +
+	     bpf_core_field_offset(struct upid, ns);
+	if (bpf_probe_read_kernel(&ns, sizeof(ns), (void *)at) < 0 || !ns)
+		return 0;
+	return BPF_CORE_READ(ns, child_reaper, tgid);
+}
+
+/*
+ * The parent the kernel gives an ending process's children (its
+ * find_new_reaper, run after this tracepoint): the nearest ancestor in the
+ * same pid namespace that is a child subreaper, else the namespace's init.
+ * 0 when it has no children.
+ */
+static __always_inline __u32 new_parent(struct task_struct *t)
+{
+	struct task_struct *p;
+	unsigned int level;
+	int i;
+
+	if (t->children.next == &t->children)
+		return 0;
+	if (BPF_CORE_READ_BITFIELD_PROBED(t->signal, has_child_subreaper)) {
+		level = t->thread_pid->level;
+		p = t->real_parent;
+		for (i = 0; i < SUBREAPER_DEPTH; i++) {
+			/* init_task (pid 0) ends the walk, as does leaving the namespace */
+			if (!p || p->pid == 0 || p->thread_pid->level != level)
+				break;
+			if (BPF_CORE_READ_BITFIELD_PROBED(p->signal, is_child_subreaper))
+				return p->tgid;
+			p = p->real_parent;
+		}
+	}
+	return ns_reaper(t);
+}
+
 /*
  * Wake the reader only when data piles up: a wakeup per event costs more
  * than the rest of the program. User space drains on a short timer too.
@@ -135,6 +189,75 @@ static __always_inline void copy_comm(__u8 *dst, const char *src)
 	((__u64 *)dst)[1] = ((const __u64 *)src)[1];
 }
 
+SEC("raw_tp/sched_process_fork")
+int handle_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	/* the forking thread is current: its fields are BTF loads; the child
+	 * comes as a plain pointer, read with probe reads */
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct exec_record *r;
+	struct fork_event *e;
+	__u32 slot = 2, pid, ppid, flags = 0;
+	__u64 start;
+	long err;
+
+	/* a new thread joins its process: only a new process counts */
+	pid = BPF_CORE_READ(child, tgid);
+	if (BPF_CORE_READ(child, pid) != pid)
+		return 0;
+	/* kthreadd's children are kernel threads, never exec'd */
+	if (BPF_CORE_READ(child, flags) & PF_KTHREAD)
+		return 0;
+	/* not always current's process: CLONE_PARENT makes it a sibling */
+	ppid = BPF_CORE_READ(child, real_parent, tgid);
+	if (!trace_child(ppid, pid))
+		return 0;
+	start = BPF_CORE_READ(child, start_boottime);
+
+	/*
+	 * Its record from birth, so the pid map holds every process begun
+	 * since tracing began, also those that never exec. NOEXIST: a record
+	 * user space seeded from /proc meanwhile is not overwritten.
+	 */
+	r = bpf_map_lookup_elem(&scratch, &slot);
+	if (r) {
+		r->kind = EVENT_EXEC;
+		r->pid = pid;
+		r->ppid = ppid;
+		/* the child has current's credentials, cgroup and name */
+		r->uid = (__u32)bpf_get_current_uid_gid();
+		r->start_ns = start;
+		r->exec_ns = start;
+		r->cgroup_id = bpf_get_current_cgroup_id();
+		r->error = 0;
+		r->flags = RECORD_FORKED;
+		r->filename_len = 0;
+		r->args_len = 0;
+		copy_comm(r->comm, cur->comm);
+		err = bpf_map_update_elem(&pids, &pid, r, BPF_NOEXIST);
+		if (err < 0 && err != -EEXIST) {
+			count_drop(DROP_PID_MAP_FULL);
+			flags = RECORD_NOT_KEPT;
+		}
+	}
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(DROP_FORK_RINGBUF);
+		return 0;
+	}
+	e->kind = EVENT_FORK;
+	e->pid = pid;
+	e->ppid = ppid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->start_ns = start;
+	e->flags = flags;
+	copy_comm(e->comm, cur->comm);
+	bpf_ringbuf_submit(e, wakeup_flag());
+	return 0;
+}
+
 SEC("raw_tp/sched_process_exec")
 int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -144,12 +267,22 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 	unsigned long arg_start, arg_end;
 	__u32 zero = 0, pid;
 	long n, args_len;
+	bool in_place;
 
 	/* after exec a non-leader thread has taken over the process id */
 	pid = bpf_get_current_pid_tgid() >> 32;
 	if (untraced(pid))
 		return 0;
-	r = bpf_map_lookup_elem(&scratch, &zero);
+	/*
+	 * The record made at fork (or seeded, or at an earlier exec) is
+	 * rewritten where it is: an update would allocate a new 840-byte
+	 * element, copy into it and free the old one. Only a process without
+	 * one (the map was full at its fork) is built aside and inserted.
+	 */
+	r = bpf_map_lookup_elem(&pids, &pid);
+	in_place = r != 0;
+	if (!r)
+		r = bpf_map_lookup_elem(&scratch, &zero);
 	if (!r)
 		return 0;
 
@@ -197,7 +330,7 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 		args_len = 0;
 	r->args_len = args_len;
 
-	if (bpf_map_update_elem(&pids, &pid, r, BPF_ANY) < 0) {
+	if (!in_place && bpf_map_update_elem(&pids, &pid, r, BPF_ANY) < 0) {
 		count_drop(DROP_PID_MAP_FULL);
 		r->flags |= RECORD_NOT_KEPT;
 	}
@@ -205,7 +338,8 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 	if (bpf_ringbuf_output(&events, r, record_size(r), wakeup_flag()) < 0) {
 		count_drop(DROP_EXEC_RINGBUF);
 		/* the record is kept: mark it, so the exit can send it after all */
-		r = bpf_map_lookup_elem(&pids, &pid);
+		if (!in_place)
+			r = bpf_map_lookup_elem(&pids, &pid);
 		if (r)
 			r->flags |= RECORD_UNSENT;
 	}
@@ -222,9 +356,10 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct exec_record *r;
 	struct settings *s;
 	struct exit_event *e;
+	struct ended_event *ended;
 	struct usage u;
 	__u64 now, start;
-	__u32 zero = 0, pid, status, flags = 0;
+	__u32 zero = 0, pid, status, reaper, flags = 0;
 
 	/*
 	 * The tracepoint fires per thread; a process has ended when its last
@@ -272,9 +407,24 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	read_usage(task, &u, &flags);
 	count_command(&key, status, now - start, &u);
 
+	reaper = new_parent(task);
 	s = bpf_map_lookup_elem(&settings, &zero);
-	if (s && now - start < s->min_duration_ns)
+	if (s && now - start < s->min_duration_ns) {
+		/* kept off the finished list, but the live table must know */
+		ended = bpf_ringbuf_reserve(&events, sizeof(*ended), 0);
+		if (!ended) {
+			count_drop(DROP_EXIT_RINGBUF);
+			return 0;
+		}
+		ended->kind = EVENT_ENDED;
+		ended->pid = pid;
+		ended->reaper = reaper;
+		ended->flags = flags;
+		ended->start_ns = start;
+		ended->exit_ns = now;
+		bpf_ringbuf_submit(ended, wakeup_flag());
 		return 0;
+	}
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -286,6 +436,7 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->ppid = task->real_parent->tgid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->exit_status = status;
+	e->reaper = reaper;
 	e->start_ns = start;
 	e->exit_ns = now;
 	e->usage = u;

@@ -17,6 +17,10 @@ enum event_kind {
 	EVENT_EXIT = 2,
 	/* an execve/execveat that returned an error: an exec_record with error set */
 	EVENT_EXEC_FAILED = 3,
+	/* a new process (not a thread): a fork_event */
+	EVENT_FORK = 4,
+	/* a process ended whose exit the min-duration filter kept back: an ended_event */
+	EVENT_ENDED = 5,
 };
 
 /* The most arguments a failed exec's event keeps, and bytes per argument. */
@@ -33,6 +37,8 @@ enum record_flags {
 	RECORD_UNSENT = 8,
 	/* the pid map was full: this exec event's record is not in it */
 	RECORD_NOT_KEPT = 16,
+	/* made at fork, not exec: the process runs its parent's image */
+	RECORD_FORKED = 32,
 };
 
 /*
@@ -93,6 +99,8 @@ struct exit_event {
 	__u32 ppid;
 	__u32 uid;
 	__u32 exit_status; /* wait(2) status form: code << 8 | core 0x80 | signal */
+	/* the parent its children get now (init or a subreaper); 0: it had none */
+	__u32 reaper;
 	__u64 start_ns;
 	__u64 exit_ns;
 	__u32 flags;
@@ -101,6 +109,33 @@ struct exit_event {
 	/* the name of the thread whose exit ended the process */
 	__u8 thread_comm[TASK_COMM_LEN];
 	struct usage usage;
+};
+
+/*
+ * A new process, sent from the fork tracepoint. User space gives it its
+ * parent's command line: a child runs its parent's image until it execs.
+ */
+struct fork_event {
+	__u32 kind;
+	__u32 pid; /* the child's process id (tgid) */
+	__u32 ppid; /* real_parent's tgid: the right one under CLONE_PARENT */
+	__u32 uid;
+	__u64 start_ns; /* the child's start_boottime */
+	__u8 comm[TASK_COMM_LEN];
+	__u32 flags; /* RECORD_NOT_KEPT: the pid map was full */
+};
+
+/*
+ * A process ended whose exit the min-duration filter keeps off the
+ * finished list: sent so the live table still learns of every end.
+ */
+struct ended_event {
+	__u32 kind;
+	__u32 pid;
+	__u32 reaper; /* as in exit_event */
+	__u32 flags; /* exit_flags */
+	__u64 start_ns;
+	__u64 exit_ns;
 };
 
 /*

@@ -78,6 +78,28 @@ typedef struct {
 	int counter;
 } atomic_t;
 
+struct list_head {
+	struct list_head *next;
+	struct list_head *prev;
+};
+
+struct task_struct;
+
+struct pid_namespace {
+	struct task_struct *child_reaper;
+};
+
+struct upid {
+	int nr;
+	struct pid_namespace *ns;
+};
+
+/* numbers[level] is the pid as the task's own namespace sees it */
+struct pid {
+	unsigned int level;
+	struct upid numbers[];
+};
+
 struct task_io_accounting {
 	__u64 read_bytes;
 	__u64 write_bytes;
@@ -94,6 +116,9 @@ struct signal_struct {
 	unsigned long maxrss;
 	struct task_io_accounting ioac;
 	unsigned long long sum_sched_runtime;
+	/* prctl(PR_SET_CHILD_SUBREAPER); has_: some ancestor set it */
+	unsigned int is_child_subreaper : 1;
+	unsigned int has_child_subreaper : 1;
 };
 
 struct sched_entity {
@@ -105,7 +130,11 @@ struct mm_struct {
 	unsigned long arg_end;
 };
 
+/* task_struct.flags: a kernel thread */
+#define PF_KTHREAD 0x00200000
+
 struct task_struct {
+	unsigned int flags;
 	pid_t pid;
 	pid_t tgid;
 	int exit_code;
@@ -114,6 +143,9 @@ struct task_struct {
 	struct task_struct *group_leader;
 	struct mm_struct *mm;
 	struct signal_struct *signal;
+	/* the children it forked (their sibling links) */
+	struct list_head children;
+	struct pid *thread_pid;
 	char comm[16];
 	struct sched_entity se;
 	__u64 utime;

@@ -61,6 +61,8 @@ struct LineIn {
     #[serde(default)]
     exec_failed_ringbuf: u64,
     #[serde(default)]
+    fork_ringbuf: u64,
+    #[serde(default)]
     undecodable: u64,
     #[serde(default)]
     traced_full: u64,
@@ -213,6 +215,7 @@ pub fn parse_line(line: &str) -> Result<TraceEvent, ParseError> {
             exit_ringbuf: l.exit_ringbuf,
             pid_map_full: l.pid_map_full,
             exec_failed_ringbuf: l.exec_failed_ringbuf,
+            fork_ringbuf: l.fork_ringbuf,
             undecodable: l.undecodable,
             traced_full: l.traced_full,
         };

@@ -60,11 +60,19 @@ pub fn check_pid(pid: u32) -> Result<()> {
 }
 
 /// The backend's start: in scoped mode the roots go into the traced set and
-/// only they are seeded from /proc; otherwise every running process is.
-pub fn seed(tracer: &Tracer, scoped: bool, scope: &BackendScope, proc_root: &Path) -> Result<()> {
+/// only they are seeded from /proc; otherwise every running process is,
+/// and the entries seeded are returned, to be checked once for those that
+/// ended before their record went in.
+pub fn seed(
+    tracer: &Tracer,
+    scoped: bool,
+    scope: &BackendScope,
+    proc_root: &Path,
+) -> Result<Vec<procfs::ProcEntry>> {
     if !scoped {
-        tracer.seed(&procfs::scan(proc_root));
-        return Ok(());
+        let seeded = procfs::scan(proc_root);
+        tracer.seed(&seeded);
+        return Ok(seeded);
     }
     for &pid in &scope.roots {
         tracer.trace(pid)?;
@@ -78,13 +86,8 @@ pub fn seed(tracer: &Tracer, scoped: bool, scope: &BackendScope, proc_root: &Pat
             _ => tracer.untrace(pid),
         }
     }
-    Ok(())
-}
-
-/// Whether a process /proc shows belongs on the live table: every one
-/// when the whole host is traced, only traced ones otherwise.
-pub fn shows(tracer: &Tracer, scoped: bool, pid: u32) -> bool {
-    !scoped || tracer.is_traced(pid)
+    // the roots were checked one by one above
+    Ok(Vec::new())
 }
 
 /// When the backend ends by itself: once asked to (after the root is in

@@ -6,7 +6,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
+use tracer_tui::app::{App, AppConfig};
 use tracer_tui::backend::{Backend, BackendConfig, Message};
+use tracer_tui::backlog::{self, Backlog};
 use tracer_tui::bpf::LoadOptions;
 use tracer_tui::event::{CommandTotals, Drops, ExitInfo, FailedExec, ProcessInfo, TraceEvent};
 
@@ -27,6 +29,16 @@ pub struct Tracing {
     pub restarted: u64,
     /// names the kernel took in and evicted between two reads
     pub unseen: u64,
+    /// fork events, by pid
+    pub forks: HashMap<u32, ProcessInfo>,
+    /// (parent, reaper) of each reparenting, in order
+    pub reparents: Vec<(u32, u32)>,
+    /// processes reported gone without an exit (the filter kept it back)
+    pub gone: Vec<u32>,
+    /// the dashboard's state, fed every message, when asked for
+    pub app: Option<App>,
+    /// the bound on what waits, when the test set one: taken off as read
+    pub backlog: Option<Backlog>,
 }
 
 impl Tracing {
@@ -36,6 +48,32 @@ impl Tracing {
 
     /// `forget_gone: false` leaves the pid map as the kernel program keeps it.
     pub fn start_with(min_duration: Duration, forget_gone: bool, max_processes: u32) -> Tracing {
+        Self::start_config(min_duration, max_processes, |c| c.forget_gone = forget_gone)
+    }
+
+    /// With the dashboard's App fed every message (its live table is what
+    /// a person sees), and the backend's config adjusted by `adjust`.
+    pub fn start_live(min_duration: Duration, adjust: impl FnOnce(&mut BackendConfig)) -> Tracing {
+        let mut t = Self::start_config(min_duration, 65536, adjust);
+        let mut app = App::new(AppConfig {
+            max_finished: 100_000,
+            min_duration,
+            filter_in_app: false,
+            users: HashMap::new(),
+            host: Default::default(),
+        });
+        for s in &t.snapshots {
+            app.apply(Message::Snapshot(s.clone()));
+        }
+        t.app = Some(app);
+        t
+    }
+
+    pub fn start_config(
+        min_duration: Duration,
+        max_processes: u32,
+        adjust: impl FnOnce(&mut BackendConfig),
+    ) -> Tracing {
         let (tx, rx) = mpsc::channel();
         let load = LoadOptions {
             ring_buffer_bytes: 16 << 20,
@@ -45,10 +83,12 @@ impl Tracing {
             failed_execs: true,
             scoped: false,
         };
-        let config = BackendConfig {
-            forget_gone,
-            ..BackendConfig::new(load, min_duration)
-        };
+        let mut config = BackendConfig::new(load, min_duration);
+        // a reconcile with the pid map each second, as the tests written
+        // before the event-driven live table expect; `adjust` may change it
+        config.snapshot_every = Duration::from_secs(1);
+        adjust(&mut config);
+        let backlog = config.backlog.clone();
         let backend = Backend::start(config, tx).expect("load BPF");
         let mut t = Tracing {
             backend,
@@ -64,6 +104,11 @@ impl Tracing {
             command_updates: 0,
             restarted: 0,
             unseen: 0,
+            forks: HashMap::new(),
+            reparents: Vec::new(),
+            gone: Vec::new(),
+            app: None,
+            backlog,
         };
         // the processes running before tracing are read from /proc right
         // after the program attaches: a test's own processes come after
@@ -94,6 +139,12 @@ impl Tracing {
     }
 
     pub fn take(&mut self, message: Message) {
+        if let Some(b) = &self.backlog {
+            b.taken(backlog::weight(&message));
+        }
+        if let Some(app) = &mut self.app {
+            app.apply(message.clone());
+        }
         match message {
             Message::Events(events) => {
                 for event in events {
@@ -106,7 +157,15 @@ impl Tracing {
                             self.exits.insert(e.process.pid, e);
                         }
                         TraceEvent::ExecFailed(f) => self.failed.push(f),
-                        TraceEvent::Gone { .. } => {}
+                        TraceEvent::Gone { processes, .. } => {
+                            self.gone.extend(processes.iter().map(|&(pid, _)| pid))
+                        }
+                        TraceEvent::Fork(p) => {
+                            self.forks.insert(p.pid, p);
+                        }
+                        TraceEvent::Reparent { parent, reaper, .. } => {
+                            self.reparents.push((parent, reaper))
+                        }
                         TraceEvent::Lost { drops, .. } => self.drops = drops,
                     }
                 }
@@ -138,6 +197,20 @@ impl Tracing {
             "no exit reported for pid {pid}"
         );
         self.exits[&pid].clone()
+    }
+
+    /// The dashboard's live row of a process (start_live only).
+    pub fn live(&self, pid: u32) -> Option<ProcessInfo> {
+        let app = self.app.as_ref().expect("started with start_live");
+        app.live_row(pid).map(|row| row.info.clone())
+    }
+
+    /// The dashboard's live set after a reconcile with the pid map has had
+    /// time to run (each second in tests; start_live only).
+    pub fn live_after_reconcile(&mut self) -> Vec<ProcessInfo> {
+        self.until(Duration::from_millis(1200), |_| false);
+        let app = self.app.as_ref().expect("started with start_live");
+        app.store.live_rows().map(|row| row.info.clone()).collect()
     }
 
     /// Waits for one more snapshot and returns it.
