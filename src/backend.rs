@@ -216,7 +216,8 @@ fn run(
     // /proc is read once, here: from now on the kernel reports every new
     // process at its fork
     if config.use_proc {
-        let seeded = crate::scope::seed(tracer, config.load.scoped, &config.scope, &config.proc_root)?;
+        let seeded =
+            crate::scope::seed(tracer, config.load.scoped, &config.scope, &config.proc_root)?;
         if config.forget_gone {
             forget_ended_seeds(tracer, &seeded);
         }
