@@ -78,6 +78,11 @@ pub fn read(root: &Path, pid: u32) -> Read {
     if stat.flags & PF_KTHREAD != 0 {
         return Read::KernelThread;
     }
+    // a zombie has ended: its exit came before tracing, and its reaping
+    // sends no event, so a record of it would never leave the live table
+    if stat.ended {
+        return Read::Gone;
+    }
     let status = fs::read_to_string(dir.join("status")).unwrap_or_default();
     Read::Process(ProcEntry {
         pid,
@@ -100,6 +105,8 @@ pub fn read(root: &Path, pid: u32) -> Read {
 #[derive(Debug, PartialEq, Eq)]
 struct Stat {
     comm: Vec<u8>,
+    /// a zombie (Z) or dead (X) task
+    ended: bool,
     ppid: u32,
     flags: u64,
     start_ticks: u64,
@@ -116,6 +123,7 @@ fn parse_stat(bytes: &[u8]) -> Option<Stat> {
     // fields[0] is field 3 (state) of proc_pid_stat(5)
     Some(Stat {
         comm,
+        ended: matches!(fields.first(), Some(&"Z" | &"X")),
         ppid: fields.get(1)?.parse().ok()?,
         flags: fields.get(6)?.parse().ok()?,
         start_ticks: fields.get(19)?.parse().ok()?,
@@ -162,7 +170,10 @@ mod tests {
         assert_eq!(s.ppid, 77);
         assert_eq!(s.flags, 4194560);
         assert_eq!(s.start_ticks, 5000);
+        assert!(!s.ended);
         assert_eq!(parse_stat(b"garbage"), None);
+        let zombie = b"99 (z) Z 1 99 99 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 7000 0 0";
+        assert!(parse_stat(zombie).unwrap().ended);
     }
 
     #[test]

@@ -75,7 +75,19 @@ fn a_child_that_never_execs_is_live_from_its_fork() {
         return;
     };
     let mut t = Tracing::start_live(Duration::ZERO, |c| c.snapshot_every = NO_RECONCILE);
-    let (child, before, after) = fork_sleeper(400);
+    // the two clock reads bound the fork to within 1 ms only when this
+    // thread is not preempted between them: on a loaded host, fork again
+    let (child, before, after) = (0..20)
+        .map(|_| fork_sleeper(400))
+        .find(|&(pid, before, after)| {
+            let tight = after - before < 1_000_000;
+            if !tight {
+                kill(pid);
+                reap(pid);
+            }
+            tight
+        })
+        .expect("no fork within 1 ms in 20 tries");
     let seen = Instant::now();
     assert!(
         t.until(Duration::from_secs(1), |t| t.live(child).is_some()),
@@ -95,11 +107,6 @@ fn a_child_that_never_execs_is_live_from_its_fork() {
         (before..=after).contains(&row.start_boot_ns),
         "start {} not within the fork's [{before}, {after}]",
         row.start_boot_ns
-    );
-    assert!(
-        after - before < 1_000_000,
-        "fork took {} ns",
-        after - before
     );
     // the parent's command line, as ps shows it for a child that has not exec'd
     let ours: Vec<String> = std::env::args().collect();
@@ -376,4 +383,35 @@ fn filtered_exits_end_live_rows_without_a_reconcile() {
         childless.is_empty(),
         "reparentings for childless processes: {childless:?}"
     );
+}
+
+/// A zombie at start has ended already, and its reaping sends no event: it
+/// is not seeded, or its row would stay on the live table for good.
+#[test]
+fn a_zombie_from_before_tracing_is_not_live() {
+    let Some(_serial) = common::bpf_test("a_zombie_from_before_tracing_is_not_live") else {
+        return;
+    };
+    let mut zombie = Command::new("/bin/true").spawn().expect("spawn true");
+    let pid = zombie.id();
+    let stat = || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !stat().contains(") Z ") {
+        assert!(Instant::now() < deadline, "{pid} never became a zombie");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // a live process of ours from before, to show the seed ran
+    let mut sleeper = Command::new("sleep").arg("5").spawn().expect("spawn sleep");
+    let mut t = Tracing::start_live(Duration::ZERO, |c| c.snapshot_every = NO_RECONCILE);
+    assert!(
+        t.until(Duration::from_secs(2), |t| t.live(sleeper.id()).is_some()),
+        "the sleeper is not live"
+    );
+    assert!(
+        t.live(pid).is_none(),
+        "the zombie {pid} is on the live table"
+    );
+    let _ = zombie.wait();
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
 }
