@@ -54,14 +54,32 @@ pub fn run(
     let mut deadline: Option<Instant> = None;
     let mut quit_at: Option<Instant> = None;
     let command = &mut session.command;
+    let mut passed_on = None;
     let mut stopping = || {
         if deadline.is_none() && quit.load(Ordering::Relaxed) {
             let since = *quit_at.get_or_insert_with(Instant::now);
             // the command's exit first, unless it takes too long
-            let running = command
-                .as_mut()
-                .is_some_and(|c| c.try_reap().is_ok_and(|ended| ended.is_none()));
-            if running && since.elapsed() < COMMAND_GRACE {
+            let running = command.as_mut().and_then(|c| match c.try_reap() {
+                Ok(None) => Some(c),
+                _ => None,
+            });
+            if let Some(c) = running {
+                let waited = since.elapsed();
+                if waited < COMMAND_GRACE {
+                    return None;
+                }
+                // it goes on (the stop came to tracer-tui alone: SIGTERM
+                // from a service manager): pass it on, then kill, and
+                // trace its end rather than leave it running untraced
+                let signal = if waited < COMMAND_GRACE + crate::scope::TERMINATE_GRACE {
+                    libc::SIGTERM
+                } else {
+                    libc::SIGKILL
+                };
+                if passed_on != Some(signal) {
+                    c.signal(signal);
+                    passed_on = Some(signal);
+                }
                 return None;
             }
             deadline = Some(Instant::now() + GRACE);

@@ -69,7 +69,7 @@ impl Joiner {
     /// Takes in a new process: until it execs it runs its parent's image,
     /// so it gets its parent's command line (as ps shows it), and starts
     /// and "execs" at its fork.
-    pub fn fork(&mut self, f: &RawFork, clock: &BootClock) -> ProcessInfo {
+    pub fn fork(&mut self, f: &RawFork, clock: &BootClock) -> &ProcessInfo {
         let start = clock.to_wall(f.start_boot_ns);
         let mut p = ProcessInfo {
             pid: f.pid,
@@ -94,8 +94,7 @@ impl Joiner {
                 p.history_dropped = old.history_dropped;
             }
         }
-        self.current.insert(f.pid, p.clone());
-        p
+        self.current.entry(f.pid).insert_entry(p).into_mut()
     }
 
     /// Takes in a failed exec: it joins the history of the process that

@@ -104,8 +104,14 @@ fn run(cli: Cli) -> Result<u8> {
         &quit,
         &mut session,
     );
-    // the command's status, as `time` waits for it
-    let waited = session.wait();
+    // the command's status, as `time` waits for it (asked to stop, the
+    // output has passed the stop on to a command that went on, and traced
+    // its end; a failure of the output ends it here)
+    let waited = if result.is_err() {
+        session.end_command()
+    } else {
+        session.wait()
+    };
     if cli.summary {
         eprint!("{}", session.summary_text());
     }

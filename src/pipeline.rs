@@ -3,6 +3,8 @@
 //! both run this, so what the tests feed arbitrary bytes is what the
 //! kernel's records go through.
 
+use std::collections::HashMap;
+
 use crate::bpf::{self, DecodeError};
 use crate::clock::BootClock;
 use crate::event::{KernelEvent, TraceEvent};
@@ -46,15 +48,23 @@ impl Pipeline {
         // taken, not drained: the batch's memory goes with it, as a batch
         // can be thousands of records
         let pending = std::mem::take(&mut self.pending);
+        let settled = settled_later(&pending);
         let mut out = Vec::with_capacity(pending.len());
-        for event in pending {
+        for (i, event) in pending.into_iter().enumerate() {
             let (parent, reaper) = match event {
                 KernelEvent::Exec(p) => {
                     out.push(TraceEvent::Exec(joiner.exec(p)));
                     continue;
                 }
                 KernelEvent::Fork(f) => {
-                    out.push(TraceEvent::Fork(joiner.fork(&f, &clock)));
+                    let child = joiner.fork(&f, &clock);
+                    // a child that execs or ends later in this batch is told
+                    // by that event: under a storm that is nearly every
+                    // fork, and a fork event passed on would cost the
+                    // consumer as much as the exec does
+                    if settled.get(&f.pid).is_none_or(|&last| last < i) {
+                        out.push(TraceEvent::Fork(child.clone()));
+                    }
                     continue;
                 }
                 KernelEvent::ExecFailed(f) => {
@@ -114,9 +124,29 @@ impl Pipeline {
     }
 }
 
+/// For each pid that execs or ends in a batch, the index of its last such
+/// event.
+fn settled_later(batch: &[KernelEvent]) -> HashMap<u32, usize> {
+    let mut last = HashMap::new();
+    if !batch.iter().any(|e| matches!(e, KernelEvent::Fork(_))) {
+        return last;
+    }
+    for (i, event) in batch.iter().enumerate() {
+        let pid = match event {
+            KernelEvent::Exec(p) => p.pid,
+            KernelEvent::Exit(x) => x.pid,
+            KernelEvent::Ended(e) => e.pid,
+            KernelEvent::Fork(_) | KernelEvent::ExecFailed(_) => continue,
+        };
+        last.insert(pid, i);
+    }
+    last
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{ProcessInfo, RawEnded, RawFork, WallTime};
 
     #[test]
     fn records_that_do_not_decode_are_not_queued() {
@@ -126,5 +156,74 @@ mod tests {
         assert_eq!(p.discard_pending(), 0);
         assert!(p.join_pending().is_empty());
         assert!(p.joiner().is_empty());
+    }
+
+    fn fork(pid: u32, start_boot_ns: u64) -> KernelEvent {
+        KernelEvent::Fork(RawFork {
+            pid,
+            ppid: 1,
+            uid: 0,
+            comm: "sh".into(),
+            start_boot_ns,
+            not_kept: false,
+        })
+    }
+
+    fn exec(pid: u32, start_boot_ns: u64) -> KernelEvent {
+        KernelEvent::Exec(ProcessInfo {
+            pid,
+            ppid: 1,
+            comm: "ls".into(),
+            start: WallTime(start_boot_ns),
+            start_boot_ns,
+            exec_time: WallTime(start_boot_ns + 5),
+            ..Default::default()
+        })
+    }
+
+    fn ended(pid: u32, start_boot_ns: u64) -> KernelEvent {
+        KernelEvent::Ended(RawEnded {
+            pid,
+            start_boot_ns,
+            exit_boot_ns: start_boot_ns + 10,
+            reaper: 0,
+            had_record: true,
+        })
+    }
+
+    fn forks(events: &[TraceEvent]) -> Vec<u32> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                TraceEvent::Fork(p) => Some(p.pid),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_fork_is_passed_on_only_when_nothing_later_in_the_batch_tells_of_it() {
+        let mut p = Pipeline::new(BootClock::with_offset(0));
+        // 5 execs and 7 ends later in the batch; 6 only forks; 8 ends and
+        // its pid is forked again by a new process, which is news
+        p.pending = vec![
+            fork(5, 100),
+            fork(6, 110),
+            fork(7, 120),
+            exec(5, 100),
+            fork(8, 130),
+            ended(7, 120),
+            ended(8, 130),
+            fork(8, 140),
+        ];
+        let out = p.join_pending();
+        assert_eq!(forks(&out), [6, 8]);
+        // the joiner knows every one of them all the same
+        assert!(p.joined().live().iter().any(|x| x.pid == 6));
+        let live = p.joined().live();
+        assert!(
+            live.iter().any(|x| x.pid == 5 && x.comm == "ls"),
+            "{live:?}"
+        );
     }
 }

@@ -123,7 +123,10 @@ fn parse_stat(bytes: &[u8]) -> Option<Stat> {
     // fields[0] is field 3 (state) of proc_pid_stat(5)
     Some(Stat {
         comm,
-        ended: matches!(fields.first(), Some(&"Z" | &"X")),
+        // a process whose first thread has ended shows Z too while its
+        // other threads run: only one with no thread left has ended
+        ended: matches!(fields.first(), Some(&"Z" | &"X"))
+            && fields.get(17).and_then(|n| n.parse::<u32>().ok()) <= Some(1),
         ppid: fields.get(1)?.parse().ok()?,
         flags: fields.get(6)?.parse().ok()?,
         start_ticks: fields.get(19)?.parse().ok()?,
@@ -174,6 +177,9 @@ mod tests {
         assert_eq!(parse_stat(b"garbage"), None);
         let zombie = b"99 (z) Z 1 99 99 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 7000 0 0";
         assert!(parse_stat(zombie).unwrap().ended);
+        // its leader gone, three threads still at work
+        let running = b"99 (z) Z 1 99 99 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 3 0 7000 0 0";
+        assert!(!parse_stat(running).unwrap().ended);
     }
 
     #[test]

@@ -150,7 +150,9 @@ fn threads_are_not_processes() {
     }
     assert_eq!(tids.len(), 1000);
     // a process forked after them: once its fork is in, theirs would be too
-    let (marker, _, _) = fork_sleeper(10);
+    // (it lives past a drain, so its fork event is passed on: one its
+    // end follows in the same batch is not)
+    let (marker, _, _) = fork_sleeper(300);
     assert!(t.until(Duration::from_secs(2), |t| t.forks.contains_key(&marker)));
     reap(marker);
     let forked: Vec<u32> = t
@@ -160,6 +162,14 @@ fn threads_are_not_processes() {
         .map(|p| p.pid)
         .collect();
     assert!(forked.is_empty(), "fork events for threads: {forked:?}");
+    // a thread's fork, taken for a process, would be reported under its
+    // thread group's id: this process's own
+    assert!(
+        !t.forks.contains_key(&me),
+        "a fork event for this process: {:?}",
+        t.forks.get(&me)
+    );
+    assert!(t.forks.keys().all(|p| !tids.contains(p)));
     let rows: Vec<u32> = tids
         .iter()
         .copied()
@@ -330,13 +340,14 @@ fn filtered_exits_end_live_rows_without_a_reconcile() {
     let Some(_serial) = common::bpf_test("filtered_exits_end_live_rows_without_a_reconcile") else {
         return;
     };
-    let mut t = Tracing::start_live(Duration::from_millis(50), |c| {
+    let mut t = Tracing::start_live(Duration::from_secs(2), |c| {
         c.snapshot_every = NO_RECONCILE
     });
-    // long enough to be seen live, too short for the finished list
-    let children: Vec<u32> = (0..10).map(|_| fork_sleeper(30).0).collect();
+    // long enough to be seen live (past a drain, so their fork events are
+    // passed on), too short for the finished list
+    let children: Vec<u32> = (0..10).map(|_| fork_sleeper(300).0).collect();
     let sleepers: Vec<Child> = (0..5)
-        .map(|_| Command::new("sleep").arg("0.02").spawn().expect("spawn"))
+        .map(|_| Command::new("sleep").arg("0.3").spawn().expect("spawn"))
         .collect();
     let execs: Vec<u32> = sleepers.iter().map(Child::id).collect();
     assert!(

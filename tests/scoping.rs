@@ -440,3 +440,37 @@ fn summary_of_the_whole_host_is_printed_on_sigint() {
     assert_eq!(row[1..3], ["4", "0"], "{err}");
     assert!(err.contains("total: "), "{err}");
 }
+
+/// Asked to stop (a service manager's SIGTERM, `timeout`), headless
+/// tracer-tui ends a command that outlives the grace, rather than wait
+/// untraced for as long as it runs, and exits with the command's status.
+#[test]
+fn sigterm_ends_a_headless_command_that_goes_on() {
+    let Some(_guard) = common::bpf_test("scoping::sigterm") else {
+        return;
+    };
+    let tracer = Command::new(common::bin())
+        .args(["--json", "--", "sleep", "600"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tracer-tui");
+    std::thread::sleep(Duration::from_millis(1000));
+    let asked = std::time::Instant::now();
+    // SAFETY: kill with the pid of a child we have not reaped.
+    unsafe { libc::kill(tracer.id() as i32, libc::SIGTERM) };
+    let out = finish(tracer, &["--json", "SIGTERM"]);
+    assert!(
+        asked.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        asked.elapsed()
+    );
+    // sleep ended by the SIGTERM tracer-tui passed on: 128 + 15
+    assert_eq!(out.status.code(), Some(143), "{out:?}");
+    let lines = json_lines(&out);
+    assert!(
+        !events(&lines, "exit", "sleep").is_empty(),
+        "the command's exit was traced: {lines:?}"
+    );
+}

@@ -15,7 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{
     ErrorKind, Link, MapCore, MapFlags, OpenObject, PrintLevel, RingBuffer, RingBufferBuilder,
 };
@@ -286,15 +286,39 @@ impl<'obj> Tracer<'obj> {
             scoped: opts.scoped,
         };
         tracer.set_min_duration(min_duration_ns)?;
-        tracer
-            .skel
-            .attach()
-            .context("attaching to the sched_process_exec/exit raw tracepoints")?;
+        tracer.attach_in_order()?;
         match ids.and_then(|ids| tracer.attach_exec_tracepoints(ids)) {
             Ok(links) => tracer._exec_links = links,
             Err(e) => tracer.failed_exec_gap = Some(format!("failed execs are not traced: {e:#}")),
         }
         Ok(tracer)
+    }
+
+    /// Attaches the exit program first, then exec, then fork: a process
+    /// whose fork or exec makes a record must have its exit seen, or the
+    /// record (and its live row) would stay for good.
+    fn attach_in_order(&mut self) -> Result<()> {
+        let progs = &self.skel.progs;
+        let links = &mut self.skel.links;
+        links.handle_exit = Some(
+            progs
+                .handle_exit
+                .attach()
+                .context("attaching to the sched_process_exit raw tracepoint")?,
+        );
+        links.handle_exec = Some(
+            progs
+                .handle_exec
+                .attach()
+                .context("attaching to the sched_process_exec raw tracepoint")?,
+        );
+        links.handle_fork = Some(
+            progs
+                .handle_fork
+                .attach()
+                .context("attaching to the sched_process_fork raw tracepoint")?,
+        );
+        Ok(())
     }
 
     /// Attaches the failed-exec programs to the syscall tracepoints.

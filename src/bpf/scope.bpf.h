@@ -33,15 +33,18 @@ static __always_inline bool untraced(__u32 tgid)
 
 /*
  * At fork: true when the new process is to be followed. A child of a
- * traced process joins the set.
+ * traced process joins the set; so does one a traced process made with
+ * CLONE_PARENT, whose parent is the caller's parent (`caller` is the
+ * forking process, `parent` the child's real parent).
  */
-static __always_inline bool trace_child(__u32 parent, __u32 child)
+static __always_inline bool trace_child(__u32 caller, __u32 parent, __u32 child)
 {
 	__u8 one = 1;
 
 	if (!scoped)
 		return true;
-	if (!bpf_map_lookup_elem(&traced, &parent))
+	if (!bpf_map_lookup_elem(&traced, &caller) &&
+	    (parent == caller || !bpf_map_lookup_elem(&traced, &parent)))
 		return false;
 	if (bpf_map_update_elem(&traced, &child, &one, BPF_ANY) < 0) {
 		count_drop(DROP_TRACED_FULL);

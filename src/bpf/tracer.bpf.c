@@ -211,7 +211,7 @@ int handle_fork(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	/* not always current's process: CLONE_PARENT makes it a sibling */
 	ppid = BPF_CORE_READ(child, real_parent, tgid);
-	if (!trace_child(ppid, pid))
+	if (!trace_child(cur->tgid, ppid, pid))
 		return 0;
 	start = BPF_CORE_READ(child, start_boottime);
 
@@ -236,7 +236,18 @@ int handle_fork(struct bpf_raw_tracepoint_args *ctx)
 		r->args_len = 0;
 		copy_comm(r->comm, cur->comm);
 		err = bpf_map_update_elem(&pids, &pid, r, BPF_NOEXIST);
-		if (err < 0 && err != -EEXIST) {
+		if (err == -EEXIST) {
+			struct exec_record *old = bpf_map_lookup_elem(&pids, &pid);
+
+			/* another start: a dead process's record left behind (its
+			 * exit came before the exit program was attached); this
+			 * fork is right about who has the pid now */
+			if (old && old->start_ns != start)
+				err = bpf_map_update_elem(&pids, &pid, r, BPF_EXIST);
+			else
+				err = 0;
+		}
+		if (err < 0) {
 			count_drop(DROP_PID_MAP_FULL);
 			flags = RECORD_NOT_KEPT;
 		}

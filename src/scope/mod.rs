@@ -80,7 +80,14 @@ pub fn seed(
         // was missed and nothing would, so it comes out here
         match procfs::read(proc_root, pid) {
             procfs::Read::Process(entry) => {
+                let start = entry.start_boot_ns;
                 tracer.seed(&[entry]);
+                // it ended between the read and the seed: its exit took it
+                // out of the set and found no record to remove, so the
+                // record just put in would stay for good
+                if !tracer.is_traced(pid) {
+                    tracer.forget(pid, start);
+                }
             }
             _ if procfs::exists(pid) => {}
             _ => tracer.untrace(pid),

@@ -127,7 +127,7 @@ impl Running {
         self.wait()
     }
 
-    fn signal(&self, signal: i32) {
+    pub fn signal(&self, signal: i32) {
         // SAFETY: kill with our own unreaped child's pid (it cannot have
         // been reused) and a valid signal.
         unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
@@ -139,6 +139,16 @@ impl Running {
             status,
             after: self.started.elapsed(),
         });
+    }
+}
+
+/// A command never outlives tracer-tui untraced, also when a panic unwinds
+/// past the code that would end it.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.ended.is_none() {
+            let _ = self.terminate(super::TERMINATE_GRACE);
+        }
     }
 }
 
