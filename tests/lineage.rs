@@ -340,9 +340,7 @@ fn filtered_exits_end_live_rows_without_a_reconcile() {
     let Some(_serial) = common::bpf_test("filtered_exits_end_live_rows_without_a_reconcile") else {
         return;
     };
-    let mut t = Tracing::start_live(Duration::from_secs(2), |c| {
-        c.snapshot_every = NO_RECONCILE
-    });
+    let mut t = Tracing::start_live(Duration::from_secs(2), |c| c.snapshot_every = NO_RECONCILE);
     // long enough to be seen live (past a drain, so their fork events are
     // passed on), too short for the finished list
     let children: Vec<u32> = (0..10).map(|_| fork_sleeper(300).0).collect();

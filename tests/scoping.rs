@@ -474,3 +474,60 @@ fn sigterm_ends_a_headless_command_that_goes_on() {
         "the command's exit was traced: {lines:?}"
     );
 }
+
+/// A child a traced process makes with CLONE_PARENT is its parent's
+/// sibling: here tracer-tui's own child, outside the set by its parent,
+/// yet started by the traced command, so traced.
+#[test]
+fn a_clone_parent_child_of_the_command_is_traced() {
+    let Some(_guard) = common::bpf_test("scoping::clone_parent") else {
+        return;
+    };
+    assert_eq!(
+        std::env::consts::ARCH,
+        "x86_64",
+        "clone's syscall number below"
+    );
+    let mark = marker("/bin/true", "scp");
+    // clone(CLONE_PARENT | SIGCHLD) by its number; the child execs the
+    // marker at once; the caller, not its parent, waits for it to end
+    let script = r#"
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+pid = libc.syscall(56, 0x8000 | 17, 0, 0, 0, 0)
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1]])
+    os._exit(127)
+assert pid > 0, ctypes.get_errno()
+def state():
+    try:
+        return open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "X"
+while state() not in "ZX":
+    time.sleep(0.01)
+"#;
+    let marker_path = mark.path.to_str().expect("utf-8 path");
+    let out = run(&[
+        "--json",
+        "--",
+        // the system's own: a version manager's shim would exec several times
+        "/usr/bin/python3",
+        "-c",
+        script,
+        marker_path,
+    ]);
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    let execs = events(&lines, "exec", &mark.name);
+    assert_eq!(execs.len(), 1, "the CLONE_PARENT child's exec: {lines:?}");
+    // its parent is the command's parent: tracer-tui
+    let python = events(&lines, "exec", "python3");
+    assert_eq!(python.len(), 1);
+    assert_eq!(execs[0]["ppid"], python[0]["ppid"]);
+}
