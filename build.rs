@@ -20,6 +20,8 @@ fn main() {
         "src/bpf/tracer.h",
         "src/bpf/commands.bpf.h",
         "src/bpf/scope.bpf.h",
+        "src/bpf/lineage.bpf.h",
+        "src/bpf/failed_exec.bpf.h",
         "src/bpf/vmlinux.h",
     ] {
         println!("cargo:rerun-if-changed={file}");
