@@ -24,13 +24,31 @@ pub struct Joiner {
     previous: HashMap<u32, ProcessInfo>,
     /// whether the last `replace` changed the live set events had built
     replace_changed: bool,
+    /// Parents that ended with children, and who took the children in, in
+    /// this batch and the one before: an exec that read its parent on one
+    /// CPU just before that parent ended on another can reach the ring
+    /// after the end, naming the dead parent.
+    adopted: HashMap<u32, u32>,
+    adopted_before: HashMap<u32, u32>,
 }
 
 impl Joiner {
+    /// A new batch from the ring: reparentings older than the last batch
+    /// are forgotten (the race they mend lasts microseconds).
+    pub fn next_batch(&mut self) {
+        self.adopted_before = std::mem::take(&mut self.adopted);
+    }
+
     /// Takes in an exec; returns the process with its earlier images, when
     /// it is a process already known that exec'd again.
-    pub fn exec(&mut self, process: ProcessInfo) -> ProcessInfo {
+    pub fn exec(&mut self, mut process: ProcessInfo) -> ProcessInfo {
         let pid = process.pid;
+        if !self.current.contains_key(&process.ppid) {
+            let adopted = self.adopted.get(&process.ppid);
+            if let Some(&reaper) = adopted.or_else(|| self.adopted_before.get(&process.ppid)) {
+                process.ppid = reaper;
+            }
+        }
         let earlier = self
             .current
             .remove(&pid)
@@ -172,6 +190,7 @@ impl Joiner {
 
     /// `parent` has ended: its children have `reaper` as their parent now.
     pub fn reparent(&mut self, parent: u32, reaper: u32) {
+        self.adopted.insert(parent, reaper);
         for p in self.current.values_mut() {
             if p.ppid == parent {
                 p.ppid = reaper;

@@ -48,6 +48,7 @@ impl Pipeline {
         // taken, not drained: the batch's memory goes with it, as a batch
         // can be thousands of records
         let pending = std::mem::take(&mut self.pending);
+        joiner.next_batch();
         let settled = settled_later(&pending);
         let mut out = Vec::with_capacity(pending.len());
         for (i, event) in pending.into_iter().enumerate() {

@@ -315,3 +315,36 @@ fn no_kernel_record_joins_a_later_user_record() {
     let e = j.exit(raw(5, 900, 2_000, false), &clock());
     assert_eq!(e.process.filename, "/bin/sleep");
 }
+
+#[test]
+fn an_exec_that_names_a_parent_ended_just_before_gets_its_new_parent() {
+    let mut j = Joiner::default();
+    j.next_batch();
+    // the parent 80 ended, its children went to 1; then an exec read on
+    // another CPU before that end arrives, naming 80
+    j.reparent(80, 1);
+    let mut late = record(81, 500);
+    late.ppid = 80;
+    assert_eq!(j.exec(late).ppid, 1);
+    // still in the next batch
+    j.next_batch();
+    let mut later = record(82, 600);
+    later.ppid = 80;
+    assert_eq!(j.exec(later).ppid, 1);
+    // a live process now has the pid 80: its children are its own
+    let mut reused = record(80, 700);
+    reused.ppid = 1;
+    j.exec(reused);
+    let mut child = record(83, 800);
+    child.ppid = 80;
+    assert_eq!(j.exec(child).ppid, 80);
+    // two batches on, the end is forgotten
+    j.next_batch();
+    j.next_batch();
+    let mut old = record(84, 900);
+    old.ppid = 99;
+    j.reparent(99, 1);
+    j.next_batch();
+    j.next_batch();
+    assert_eq!(j.exec(old).ppid, 99);
+}
