@@ -93,12 +93,31 @@ fn hostile_text_is_neutralised_in_json_and_stream() {
         return;
     };
     let json_tracer = JsonTracer::start(&[]);
-    let stream = Command::new(common::bin())
+    let stream_dir = tempfile::tempdir().expect("tempdir");
+    let stream_path = stream_dir.path().join("stream.txt");
+    let mut stream = Command::new(common::bin())
         .arg("--stream")
-        .stdout(Stdio::piped())
+        .stdout(std::fs::File::create(&stream_path).expect("stream file"))
         .spawn()
         .expect("spawn --stream");
-    std::thread::sleep(Duration::from_millis(300));
+    // ready once a process started now is in its output (a fixed wait is
+    // too short on a loaded host)
+    let marker = format!("stream-ready-{}", std::process::id());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&stream_path)
+        .unwrap_or_default()
+        .contains("echo")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "--stream never reported a process"
+        );
+        let _ = Command::new("/bin/echo")
+            .arg(&marker)
+            .stdout(Stdio::null())
+            .status();
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     let dir = tempfile::tempdir().expect("tempdir");
     let pid = run_hostile(dir.path(), "hostile-marker");
@@ -108,13 +127,14 @@ fn hostile_text_is_neutralised_in_json_and_stream() {
 
     // SAFETY: kill with a pid we spawned.
     unsafe { libc::kill(stream.id() as i32, libc::SIGTERM) };
-    let stream_out = stream.wait_with_output().expect("stream output");
+    stream.wait().expect("--stream ends");
+    let stream_text = std::fs::read(&stream_path).expect("stream output");
     let raw = std::fs::read(&json_tracer.path).expect("json output");
     let events = json_tracer.stop();
 
     assert_eq!(control_bytes(&raw), b"", "control bytes in --json output");
     assert_eq!(
-        control_bytes(&stream_out.stdout),
+        control_bytes(&stream_text),
         b"",
         "control bytes in --stream output"
     );
@@ -163,7 +183,7 @@ fn hostile_text_is_neutralised_in_json_and_stream() {
     );
     assert_eq!(exit["history"][0]["error"], "ENOENT");
 
-    let stream_text = String::from_utf8_lossy(&stream_out.stdout);
+    let stream_text = String::from_utf8_lossy(&stream_text);
     assert!(
         stream_text.contains("FAIL  env"),
         "the failed exec is in the stream: {stream_text}"
