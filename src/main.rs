@@ -26,6 +26,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `--` with nothing after it would trace the whole host: a command
+    // meant to be there is missing
+    if cli.command.is_empty() && std::env::args_os().skip(1).any(|a| a == "--") {
+        eprintln!(
+            "tracer-tui: -- needs a command after it: tracer-tui [OPTIONS] -- COMMAND [ARGS...]"
+        );
+        return ExitCode::from(2);
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -329,6 +329,8 @@ fn bad_scoping_input_is_one_line_and_non_zero() {
         "cannot be used with",
     );
     one_line(&["--json", "-u", "nobody"], 2, "COMMAND");
+    one_line(&["--json", "--"], 2, "-- needs a command");
+    one_line(&["--summary", "-d", "5ms", "--"], 2, "-- needs a command");
     one_line(&["--replay", "f", "--", "true"], 2, "cannot be used with");
     one_line(&["--replay", "f", "--summary"], 2, "cannot be used with");
     one_line(&["--json", "true"], 2, "true");
