@@ -363,6 +363,20 @@ fn tree_view() {
     );
 }
 
+/// One process's exec and its exit in batches of their own, a frame after
+/// each: how a busy host's processes arrive, living across frames.
+fn exec_then_exit(b: &mut Bench) {
+    let TraceEvent::Exit(e) = exit(b.next) else {
+        unreachable!()
+    };
+    b.next += 1;
+    b.app
+        .apply(Message::Events(vec![TraceEvent::Exec(e.process.clone())]));
+    b.frame();
+    b.app.apply(Message::Events(vec![TraceEvent::Exit(e)]));
+    b.frame();
+}
+
 /// 10,000 live processes (sleepers) while a busy host's few execs and
 /// exits arrive: the idle dashboard's cost, frame by frame. `live` alone
 /// (cargo bench --bench frame -- live) runs only this.
@@ -384,17 +398,7 @@ fn live_rows() {
         "no live rows: frame after 1 exec, then after its exit",
         0,
         200,
-        || {
-            let TraceEvent::Exit(e) = exit(b.next) else {
-                unreachable!()
-            };
-            b.next += 1;
-            b.app
-                .apply(Message::Events(vec![TraceEvent::Exec(e.process.clone())]));
-            b.frame();
-            b.app.apply(Message::Events(vec![TraceEvent::Exit(e)]));
-            b.frame();
-        },
+        || exec_then_exit(&mut b),
     );
     let snapshot: Vec<ProcessInfo> = (0..n).map(sleeper).collect();
     time("live rows: a reconcile's snapshot applied", n, 20, || {
@@ -419,17 +423,7 @@ fn live_rows() {
         "live rows: frame after 1 exec, then after its exit",
         n,
         200,
-        || {
-            let TraceEvent::Exit(e) = exit(b.next) else {
-                unreachable!()
-            };
-            b.next += 1;
-            b.app
-                .apply(Message::Events(vec![TraceEvent::Exec(e.process.clone())]));
-            b.frame();
-            b.app.apply(Message::Events(vec![TraceEvent::Exit(e)]));
-            b.frame();
-        },
+        || exec_then_exit(&mut b),
     );
     time("live rows: frame after a snapshot", n, 20, || {
         b.app.apply(Message::Snapshot(snapshot.clone()));

@@ -38,14 +38,18 @@ fn marker(from: &str, tag: &str) -> Marker {
 /// Runs tracer-tui to its own end (killed, and the test failed, past
 /// RUN_LIMIT), with stdin closed.
 fn run(args: &[&str]) -> Output {
-    let child = Command::new(common::bin())
+    finish(start(args), args)
+}
+
+/// Starts tracer-tui with stdin closed and its output piped, to `finish`.
+fn start(args: &[&str]) -> Child {
+    Command::new(common::bin())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run tracer-tui");
-    finish(child, args)
+        .expect("run tracer-tui")
 }
 
 fn finish(mut child: Child, what: &[&str]) -> Output {
@@ -206,13 +210,7 @@ fn a_running_process_is_followed_from_pid_until_it_ends() {
     let target = loop_of(&mark.path, "0.05");
     let outside = loop_of(&mark.path, "0.05");
     let pid = target.id();
-    let tracer = Command::new(common::bin())
-        .args(["--json", "--pid", &pid.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tracer-tui");
+    let tracer = start(&["--json", "--pid", &pid.to_string()]);
     std::thread::sleep(Duration::from_millis(1500));
     // the target ends; tracer-tui must end by itself soon after
     stop(target);
@@ -413,13 +411,7 @@ fn summary_of_the_whole_host_is_printed_on_sigint() {
         return;
     };
     let mark = marker("/bin/true", "shs");
-    let tracer = Command::new(common::bin())
-        .arg("--summary")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tracer-tui");
+    let tracer = start(&["--summary"]);
     // its start takes a moment: run the marker until a run is surely seen,
     // then exactly four more after a second's pause
     std::thread::sleep(Duration::from_millis(1500));
@@ -451,13 +443,7 @@ fn sigterm_ends_a_headless_command_that_goes_on() {
     let Some(_guard) = common::bpf_test("scoping::sigterm") else {
         return;
     };
-    let tracer = Command::new(common::bin())
-        .args(["--json", "--", "sleep", "600"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tracer-tui");
+    let tracer = start(&["--json", "--", "sleep", "600"]);
     std::thread::sleep(Duration::from_millis(1000));
     let asked = std::time::Instant::now();
     // SAFETY: kill with the pid of a child we have not reaped.

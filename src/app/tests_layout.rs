@@ -110,7 +110,10 @@ fn comm_is_the_process_name_not_the_exiting_thread() {
     let mut other = exit(process(101, "mmm", 1), 10, 0);
     other.exit_comm = "zzz".into();
     app.apply(Message::Events(vec![TraceEvent::Exit(other)]));
-    let (a, b) = (app.finished_row(0).unwrap(), app.finished_row(1).unwrap());
+    let (a, b) = (
+        app.finished_row(0).expect("first row"),
+        app.finished_row(1).expect("second row"),
+    );
     assert_eq!(
         FinishedColumn::Comm.compare(b, a),
         std::cmp::Ordering::Less,
@@ -166,7 +169,10 @@ fn a_failed_last_exec_shows_in_the_command_cell() {
         ..Default::default()
     }];
     app.apply(Message::Events(vec![TraceEvent::Exit(exit(ok, 3, 0))]));
-    assert_eq!(app.finished_row(1).unwrap().command, "true --arg301");
+    assert_eq!(
+        app.finished_row(1).expect("second row").command,
+        "true --arg301"
+    );
 }
 
 #[test]

@@ -37,7 +37,7 @@ fn bare_fractional_numbers_are_milliseconds() {
         .unwrap_err()
         .contains("too large"));
     assert_eq!(
-        parse(&["-d", "1.5"]).unwrap().min_duration,
+        parse(&["-d", "1.5"]).expect("-d 1.5").min_duration,
         Duration::from_micros(1500)
     );
 }
