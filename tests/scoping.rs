@@ -496,15 +496,15 @@ while state() not in "ZX":
     time.sleep(0.01)
 "#;
     let marker_path = mark.path.to_str().expect("utf-8 path");
-    let out = run(&[
-        "--json",
-        "--",
-        // the system's own: a version manager's shim would exec several times
-        "/usr/bin/python3",
-        "-c",
-        script,
-        marker_path,
-    ]);
+    // the interpreter itself: a version manager's shim would exec several
+    // times on its way there
+    let python = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3");
+    let python = String::from_utf8(python.stdout).expect("utf-8 path");
+    let python = python.trim();
+    let out = run(&["--json", "--", python, "-c", script, marker_path]);
     assert!(
         out.status.success(),
         "{:?}: {}",
