@@ -153,6 +153,16 @@ pub fn families(state: &State) -> Vec<MetricFamily> {
     ]
 }
 
+/// The text exposition of a state alone (without the process metrics):
+/// what a scrape costs, for the benchmark.
+pub fn exposition(state: &State) -> Vec<u8> {
+    use prometheus::Encoder;
+    let mut out = Vec::new();
+    // into memory: cannot fail
+    let _ = prometheus::TextEncoder::new().encode(&families(state), &mut out);
+    out
+}
+
 /// Every kind of loss, also those at zero, so a dashboard can alert on
 /// any of them without knowing which have happened.
 pub fn lost_kinds(d: &Drops, commands_unseen: u64) -> [(&'static str, u64); 8] {

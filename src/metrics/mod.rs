@@ -21,7 +21,7 @@ use std::thread;
 use anyhow::{Context, Result};
 use prometheus::Registry;
 
-pub use collect::{lost_kinds, EXPOSED_BOUNDS};
+pub use collect::{exposition, lost_kinds, EXPOSED_BOUNDS};
 pub use server::{CONNECTION_DEADLINE, HEAD_TIMEOUT, MAX_CLIENTS, MAX_HEAD};
 pub use state::{HostTotals, State, Tick, OTHER};
 
