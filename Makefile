@@ -7,10 +7,14 @@ BIN := target/release/tracer-tui
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 ARGS ?=
 
-.PHONY: deps build run test lint bench bench-ui clean
+.PHONY: deps deps-test build run test lint bench bench-ui clean
 
 deps:
 	@scripts/install-deps.sh
+
+# what only the tests need besides (a real Prometheus for --metrics)
+deps-test:
+	@scripts/install-deps.sh --test
 
 build: deps
 	$(CARGO) build --release --locked
@@ -19,7 +23,7 @@ run: build
 	$(SUDO) $(BIN) $(ARGS)
 
 # BPF tests need root; under CI=true they fail rather than skip without it.
-test: deps
+test: deps-test
 	$(CARGO) test --release --locked --no-fail-fast
 
 lint:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages tracer-tui needs to build and test, only the
 # missing ones. Idempotent: a machine that has them all is left alone.
+# With --test, also what only the tests use (a real Prometheus, to scrape
+# --metrics).
 set -euo pipefail
 
 # package, and how to tell it is there (a command, or a file it installs)
@@ -16,6 +18,10 @@ need=(
   "procps:command:pkill"
   "util-linux:command:setpriv"
 )
+if [ "${1:-}" = "--test" ]; then
+  # prometheus and promtool; the package's own service is not started here
+  need+=("prometheus:command:promtool")
+fi
 missing=()
 for entry in "${need[@]}"; do
   IFS=: read -r pkg kind probe <<< "$entry"

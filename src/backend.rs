@@ -65,6 +65,8 @@ pub struct BackendConfig {
     pub backlog: Option<Backlog>,
     /// Scoped tracing: the running processes to follow (--pid).
     pub scope: crate::scope::BackendScope,
+    /// --metrics: where each second's per-command growth and host totals go
+    pub metrics: Option<crate::metrics::Feed>,
 }
 
 impl BackendConfig {
@@ -79,6 +81,7 @@ impl BackendConfig {
             forget_gone: true,
             backlog: None,
             scope: crate::scope::BackendScope::default(),
+            metrics: None,
         }
     }
 }
@@ -232,6 +235,9 @@ fn run(
         return Ok(());
     }
     let mut ledger = CommandLedger::default();
+    if config.metrics.is_some() {
+        ledger.keep_growth();
+    }
     if !send_commands(tracer, &mut ledger, &clock, send)? {
         return Ok(());
     }
@@ -319,6 +325,19 @@ fn run(
             }
             if !send_commands(tracer, &mut ledger, &clock, send)? {
                 return Ok(());
+            }
+            if let Some(feed) = &config.metrics {
+                let host = crate::metrics::HostTotals {
+                    execs: tracer.execs()?,
+                    live: pipeline.borrow().joined().live_count() as u64,
+                    drops,
+                    commands_unseen: ledger.unseen(),
+                };
+                // the exporter gone (it never stops first) changes nothing here
+                let _ = feed.send(crate::metrics::Tick {
+                    growth: ledger.take_growth(),
+                    host,
+                });
             }
             next_tick = now + TICK;
         }

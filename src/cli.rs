@@ -1,6 +1,7 @@
 //! Command-line options, and their conversion into a plain run config.
 
 use std::ffi::OsString;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -96,6 +97,25 @@ pub struct Cli {
     #[arg(long, conflicts_with = "replay")]
     pub summary: bool,
 
+    /// Serve Prometheus metrics at http://ADDR/metrics, such as
+    /// 127.0.0.1:9464 or [::1]:9464 (per-command exits, CPU and durations,
+    /// counted by the kernel, also for processes -d filters)
+    #[arg(long, value_name = "ADDR", value_parser = parse_metrics_addr,
+          conflicts_with = "replay")]
+    pub metrics: Option<SocketAddr>,
+
+    /// With --metrics: command names given series of their own; past this,
+    /// the least active are folded into comm="other"
+    #[arg(long, value_name = "N", default_value = "500",
+          value_parser = clap::value_parser!(u32).range(1..=100_000),
+          requires = "metrics")]
+    pub metrics_max_commands: u32,
+
+    /// Print no events: for a service serving --metrics (or with --summary)
+    #[arg(short = 'q', long,
+          conflicts_with_all = ["stream", "json", "record", "replay"])]
+    pub quiet: bool,
+
     /// Run COMMAND (after --) and trace only it and its descendants;
     /// tracer-tui exits with its status
     #[arg(last = true, value_name = "COMMAND", conflicts_with = "replay")]
@@ -133,8 +153,9 @@ pub enum Mode {
     Dashboard,
     Stream,
     Json,
-    /// --summary alone: nothing on stdout, the table on stderr at the end
-    SummaryOnly,
+    /// --quiet, or --summary alone: nothing on stdout (the summary's
+    /// table goes to stderr at the end)
+    Quiet,
 }
 
 impl Cli {
@@ -143,8 +164,8 @@ impl Cli {
             Mode::Json
         } else if self.stream {
             Mode::Stream
-        } else if self.summary && self.replay.is_none() && self.record.is_none() {
-            Mode::SummaryOnly
+        } else if self.quiet || (self.summary && self.replay.is_none() && self.record.is_none()) {
+            Mode::Quiet
         } else {
             Mode::Dashboard
         }
@@ -237,6 +258,13 @@ fn parse_speed(text: &str) -> Result<f64, String> {
                 .into(),
         ),
     }
+}
+
+/// An address to serve metrics on: an IP address and a port.
+fn parse_metrics_addr(text: &str) -> Result<SocketAddr, String> {
+    text.trim().parse().map_err(|_| {
+        format!("{text:?} is not an IP address and port, such as 127.0.0.1:9464 or [::1]:9464")
+    })
 }
 
 fn parse_ring_mib(text: &str) -> Result<u32, String> {

@@ -67,6 +67,9 @@ pub struct CommandLedger {
     inserted: u64,
     /// the unseen count last sent: it never goes down
     unseen: u64,
+    /// when kept: what each command counted since the last read (for the
+    /// metrics exporter, whose counters add growth up)
+    growth: Option<Vec<CommandTotals>>,
 }
 
 impl Default for CommandLedger {
@@ -85,7 +88,26 @@ impl CommandLedger {
             sightings: 0,
             inserted: 0,
             unseen: 0,
+            growth: None,
         }
+    }
+
+    /// Keeps, from now on, what each command counted between two reads,
+    /// for `take_growth`.
+    pub fn keep_growth(&mut self) {
+        self.growth.get_or_insert_with(Vec::new);
+    }
+
+    /// What each command counted since the last `take_growth` (empty
+    /// unless `keep_growth` was called). A command counted afresh after an
+    /// eviction, or forgotten and back, grows by its whole new count.
+    pub fn take_growth(&mut self) -> Vec<CommandTotals> {
+        self.growth.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Names the kernel took in and evicted before a read found them.
+    pub fn unseen(&self) -> u64 {
+        self.unseen
     }
 
     /// Commands remembered now.
@@ -137,6 +159,9 @@ impl CommandLedger {
                 continue;
             }
             let Some(entry) = self.entries.get_mut(&kernel.comm) else {
+                if let Some(growth) = &mut self.growth {
+                    growth.push(kernel.clone());
+                }
                 self.sightings += 1;
                 changed.push(kernel.clone());
                 let entry = Entry {
@@ -151,8 +176,16 @@ impl CommandLedger {
             entry.seen_at = now;
             match &mut entry.kernel {
                 Some(last) if **last == *kernel => continue,
-                Some(last) if !fell(last, kernel) => (**last).clone_from(kernel),
+                Some(last) if !fell(last, kernel) => {
+                    if let Some(growth) = &mut self.growth {
+                        growth.push(kernel.growth_since(last));
+                    }
+                    (**last).clone_from(kernel)
+                }
                 _ => {
+                    if let Some(growth) = &mut self.growth {
+                        growth.push(kernel.clone());
+                    }
                     if entry.kernel.is_some() {
                         entry.evicted();
                         restarted += 1;
@@ -218,6 +251,7 @@ fn fell(old: &CommandTotals, new: &CommandTotals) -> bool {
     new.runs < old.runs
         || new.failed < old.failed
         || new.cpu_ns < old.cpu_ns
+        || new.cpu_system_ns < old.cpu_system_ns
         || new.duration_ns < old.duration_ns
         || new.max_duration_ns < old.max_duration_ns
         || new.max_rss_kib < old.max_rss_kib
@@ -305,6 +339,32 @@ mod tests {
         m.durations[4] = 4;
         let u = l.update(&[m, cmd("cc", 1)], WallTime(6)).unwrap();
         assert_eq!((u.restarted, runs(&u)), (1, owned(&[("make", 57)])));
+    }
+
+    #[test]
+    fn growth_adds_up_to_the_totals_across_evictions() {
+        let mut l = CommandLedger::default();
+        l.update(&[cmd("make", 5)], WallTime(0));
+        // not kept yet
+        assert!(l.take_growth().is_empty());
+        l.keep_growth();
+        l.update(&[cmd("make", 8), cmd("cc", 2)], WallTime(1));
+        let mut g: Vec<_> = l
+            .take_growth()
+            .iter()
+            .map(|t| (t.comm.clone(), t.runs, t.cpu_ns))
+            .collect();
+        g.sort();
+        assert_eq!(g, vec![("cc".into(), 2, 20), ("make".into(), 3, 30)]);
+        // taken: nothing twice
+        assert!(l.take_growth().is_empty());
+        // make evicted and counted afresh: it grew by its whole new count
+        l.update(&[cmd("make", 1), cmd("cc", 2)], WallTime(2));
+        let g = l.take_growth();
+        assert_eq!((g.len(), g[0].runs, g[0].outcomes[0]), (1, 1, 1));
+        // an unchanged read adds nothing
+        l.update(&[cmd("make", 1), cmd("cc", 2)], WallTime(3));
+        assert!(l.take_growth().is_empty());
     }
 
     #[test]

@@ -55,7 +55,13 @@ const IDLE_FRAME: Duration = Duration::from_millis(500);
 /// Most time spent taking in events before a frame is drawn.
 const DRAIN_BUDGET: Duration = Duration::from_millis(20);
 
-pub fn run(cli: &Cli, quit: &AtomicBool, session: &mut Session) -> Result<()> {
+/// `metrics`: the --metrics exporter's feed, for the backend.
+pub fn run(
+    cli: &Cli,
+    quit: &AtomicBool,
+    session: &mut Session,
+    metrics: Option<crate::metrics::Feed>,
+) -> Result<()> {
     let (tx, rx) = mpsc::channel::<Event>();
     // bounds what waits between the kernel and the screen: a terminal
     // stopped by XOFF makes the kernel drop and count, not memory grow
@@ -87,6 +93,7 @@ pub fn run(cli: &Cli, quit: &AtomicBool, session: &mut Session) -> Result<()> {
             let config = BackendConfig {
                 backlog: Some(backlog.clone()),
                 scope: session.backend_scope(),
+                metrics,
                 ..BackendConfig::new(cli.load_options(), cli.min_duration)
             };
             let backend = Backend::start(config, tx.clone())?;

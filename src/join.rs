@@ -306,6 +306,11 @@ impl Joiner {
         self.current.values().cloned().collect()
     }
 
+    /// How many processes are alive.
+    pub fn live_count(&self) -> usize {
+        self.current.len()
+    }
+
     /// How many records are held, for tests and memory checks.
     pub fn len(&self) -> usize {
         self.current.len() + self.previous.len()

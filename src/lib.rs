@@ -15,6 +15,7 @@ pub mod host;
 pub mod intake;
 pub mod job_control;
 pub mod join;
+pub mod metrics;
 pub mod output;
 pub mod pipeline;
 pub mod procfs;

@@ -11,6 +11,7 @@ use clap::Parser;
 use tracer_tui::backend::{Backend, BackendConfig, Message};
 use tracer_tui::backlog::Backlog;
 use tracer_tui::cli::{Cli, Mode};
+use tracer_tui::metrics::Exporter;
 use tracer_tui::scope::{CannotRun, Session};
 use tracer_tui::{dashboard, headless, sanitize};
 
@@ -74,11 +75,20 @@ fn run(cli: Cli) -> Result<u8> {
         signal_hook::flag::register(signal, Arc::clone(&quit))
             .context("installing signal handlers")?;
     }
+    if cli.quiet && cli.metrics.is_none() && !cli.summary {
+        anyhow::bail!("--quiet prints no events: use it with --metrics ADDR (or --summary)");
+    }
     // the -u user and the --pid process are checked before anything starts
     let mut session = Session::prepare(&cli)?;
+    // bound before tracing starts, so a port in use is an error at once
+    let exporter = cli
+        .metrics
+        .map(|addr| Exporter::start(addr, cli.metrics_max_commands as usize))
+        .transpose()?;
+    let metrics = exporter.as_ref().map(Exporter::feed);
     let format = match cli.mode() {
         Mode::Dashboard => {
-            let result = dashboard::run(&cli, &quit, &mut session);
+            let result = dashboard::run(&cli, &quit, &mut session, metrics);
             // the dashboard ends a command still running when it quits;
             // this covers a start that failed half way
             let result = result.and(session.end_command());
@@ -91,16 +101,23 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Mode::Stream => headless::Format::Stream,
         Mode::Json => headless::Format::Json,
-        Mode::SummaryOnly => headless::Format::Quiet,
+        Mode::Quiet => headless::Format::Quiet,
     };
     let (tx, rx) = mpsc::channel::<Message>();
     let backlog = Backlog::default();
     let config = BackendConfig {
         backlog: Some(backlog.clone()),
         scope: session.backend_scope(),
+        metrics,
         ..BackendConfig::new(cli.load_options(), cli.min_duration)
     };
     let backend = Backend::start(config, tx)?;
+    if let Some(exporter) = &exporter {
+        eprintln!(
+            "tracer-tui: serving metrics at http://{}/metrics",
+            exporter.addr()
+        );
+    }
     // output ends with the traced tree
     session.start(&backend, true)?;
     let result = headless::run(

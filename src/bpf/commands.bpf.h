@@ -114,6 +114,31 @@ static __always_inline void atomic_max(__u64 *p, __u64 v)
 	}
 }
 
+/*
+ * The system part of a run's precise CPU time, in the proportion of its
+ * tick-sampled stime to utime + stime, as the kernel's cputime_adjust
+ * splits it for getrusage (src/event.rs split_cpu does the same). The
+ * ratio is scaled to 16 bits first, so neither product below can
+ * overflow: the result is within 1/32768 of the exact share.
+ */
+static __always_inline __u64 system_share(__u64 runtime, __u64 utime, __u64 stime)
+{
+	__u64 total;
+
+	if (!stime)
+		return 0;
+	if (!utime)
+		return runtime;
+	for (int i = 0; i < 64 && utime + stime >= (1ULL << 16); i++) {
+		utime >>= 1;
+		stime >>= 1;
+	}
+	total = utime + stime;
+	if (!total)
+		return 0;
+	return runtime / total * stime + runtime % total * stime / total;
+}
+
 /* Adds one ended process to its command's totals. */
 static __always_inline void count_command(const struct command_key *key, __u32 status,
 					  __u64 duration, const struct usage *u)
@@ -136,6 +161,8 @@ static __always_inline void count_command(const struct command_key *key, __u32 s
 	if (status & 0xff7f)
 		__sync_fetch_and_add(&c->failed, 1);
 	__sync_fetch_and_add(&c->cpu_ns, u->runtime_ns);
+	__sync_fetch_and_add(&c->system_ns,
+			     system_share(u->runtime_ns, u->utime_ns, u->stime_ns));
 	__sync_fetch_and_add(&c->duration_ns, duration);
 	atomic_max(&c->max_duration_ns, duration);
 	atomic_max(&c->max_rss_pages, u->maxrss_pages);

@@ -387,18 +387,7 @@ impl<'obj> Tracer<'obj> {
     /// Totals of what the kernel could not deliver, summed over CPUs.
     pub fn drops(&self) -> Result<Drops> {
         let read = |counter: types::drop_counter| -> Result<u64> {
-            let per_cpu = self
-                .skel
-                .maps
-                .drops
-                .lookup_percpu(&counter.0.to_ne_bytes(), MapFlags::ANY)
-                .context("reading the BPF drop counters")?
-                .unwrap_or_default();
-            Ok(per_cpu
-                .iter()
-                .filter_map(|v| v.get(..8)?.try_into().ok())
-                .map(u64::from_ne_bytes)
-                .sum())
+            sum_per_cpu(&self.skel.maps.drops, counter.0).context("reading the BPF drop counters")
         };
         // an exec event sent late, at exit, is not lost
         let recovered = read(types::drop_counter::DROP_EXEC_RECOVERED)?;
@@ -412,6 +401,25 @@ impl<'obj> Tracer<'obj> {
             traced_full: read(types::drop_counter::DROP_TRACED_FULL)?,
         })
     }
+
+    /// Successful execs the kernel has counted since load (of traced
+    /// processes only, when tracing is scoped).
+    pub fn execs(&self) -> Result<u64> {
+        sum_per_cpu(&self.skel.maps.totals, types::total_counter::TOTAL_EXECS.0)
+            .context("reading the BPF exec count")
+    }
+}
+
+/// A per-CPU array's u64 at `index`, added up over the CPUs.
+fn sum_per_cpu(map: &impl MapCore, index: u32) -> Result<u64> {
+    let per_cpu = map
+        .lookup_percpu(&index.to_ne_bytes(), MapFlags::ANY)?
+        .unwrap_or_default();
+    Ok(per_cpu
+        .iter()
+        .filter_map(|v| v.get(..8)?.try_into().ok())
+        .map(u64::from_ne_bytes)
+        .sum())
 }
 
 /// The bytes of a generated plain-data type, to write into a map.

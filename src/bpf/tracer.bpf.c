@@ -50,6 +50,14 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/* per-CPU, so counting an exec never bounces a cache line between CPUs */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TOTAL_COUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} totals SEC(".maps");
+
 /*
  * An exec record is too large for the 512-byte BPF stack. Slot 0 is the
  * exec program's, slot 1 the failed-exec program's, slot 2 the fork
@@ -73,6 +81,7 @@ enum event_kind _event_kind = 0;
 enum record_flags _record_flags = 0;
 enum exit_flags _exit_flags = 0;
 enum drop_counter _drop_counter = 0;
+enum total_counter _total_counter = 0;
 
 /*
  * The process's resource use at its last thread's exit (t, current): threads
@@ -103,6 +112,14 @@ static __always_inline void read_usage(struct task_struct *t, struct usage *u, _
 static __always_inline void count_drop(__u32 counter)
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &counter);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline void count_total(__u32 counter)
+{
+	__u64 *n = bpf_map_lookup_elem(&totals, &counter);
 
 	if (n)
 		*n += 1;
@@ -237,6 +254,7 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 	pid = bpf_get_current_pid_tgid() >> 32;
 	if (untraced(pid))
 		return 0;
+	count_total(TOTAL_EXECS);
 	/*
 	 * The record made at fork (or seeded, or at an earlier exec) is
 	 * rewritten where it is: an update would allocate a new 840-byte

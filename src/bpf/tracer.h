@@ -158,6 +158,8 @@ struct command_stats {
 	__u64 runs;
 	__u64 failed; /* non-zero exits and signals */
 	__u64 cpu_ns; /* usage.runtime_ns of all runs */
+	/* each run's cpu_ns split by its utime:stime ticks; user = cpu - system */
+	__u64 system_ns;
 	__u64 duration_ns; /* sum of the runs' durations */
 	__u64 max_duration_ns;
 	__u64 max_rss_pages;
@@ -184,6 +186,12 @@ enum drop_counter {
 	/* children of traced processes not traced: the traced set was full */
 	DROP_TRACED_FULL = 6,
 	DROP_COUNTERS = 7,
+};
+
+/* Indexes of the per-CPU totals: what happened, not what was lost. */
+enum total_counter {
+	TOTAL_EXECS = 0, /* successful execs of traced processes */
+	TOTAL_COUNTERS = 1,
 };
 
 #endif /* __TRACER_H */

@@ -203,10 +203,10 @@ fn a_command_after_the_double_dash_is_the_target() {
 
 #[test]
 fn summary_alone_has_no_dashboard() {
-    assert_eq!(parse(&["--summary"]).unwrap().mode(), Mode::SummaryOnly);
+    assert_eq!(parse(&["--summary"]).unwrap().mode(), Mode::Quiet);
     assert_eq!(
         parse(&["--summary", "--", "make"]).unwrap().mode(),
-        Mode::SummaryOnly
+        Mode::Quiet
     );
     assert_eq!(parse(&["--summary", "--json"]).unwrap().mode(), Mode::Json);
     // --record needs the dashboard; the table follows it
@@ -248,4 +248,53 @@ fn scoping_conflicts() {
         ErrorKind::ArgumentConflict
     );
     assert_eq!(kind(&["make"]), ErrorKind::UnknownArgument);
+}
+
+#[test]
+fn metrics_flags() {
+    let cli = parse(&["--metrics", "127.0.0.1:9464", "--quiet"]).unwrap();
+    assert_eq!(cli.metrics, Some("127.0.0.1:9464".parse().unwrap()));
+    assert_eq!(cli.mode(), Mode::Quiet);
+    assert_eq!(cli.metrics_max_commands, 500);
+    let cli = parse(&["--metrics", "[::1]:9464", "--metrics-max-commands", "100"]).unwrap();
+    assert_eq!(cli.metrics.unwrap().port(), 9464);
+    assert!(cli.metrics.unwrap().is_ipv6());
+    assert_eq!(cli.metrics_max_commands, 100);
+    // metrics go with any output
+    assert_eq!(
+        parse(&["--metrics", "0.0.0.0:1", "--json"]).unwrap().mode(),
+        Mode::Json
+    );
+    assert_eq!(
+        parse(&["--metrics", "0.0.0.0:1"]).unwrap().mode(),
+        Mode::Dashboard
+    );
+    let kind = |args: &[&str]| parse(args).unwrap_err().kind();
+    for bad in ["localhost:9464", "9464", "127.0.0.1", "1.2.3.4:99999", ""] {
+        assert_eq!(
+            kind(&["--metrics", bad]),
+            ErrorKind::ValueValidation,
+            "{bad}"
+        );
+    }
+    let e = parse(&["--metrics", "nonsense"]).unwrap_err();
+    assert!(
+        error_line(&e).contains("such as 127.0.0.1:9464"),
+        "{}",
+        error_line(&e)
+    );
+    assert_eq!(
+        kind(&["--metrics-max-commands", "5"]),
+        ErrorKind::MissingRequiredArgument
+    );
+    assert_eq!(
+        kind(&["--metrics", "127.0.0.1:1", "--metrics-max-commands", "0"]),
+        ErrorKind::ValueValidation
+    );
+    assert_eq!(kind(&["--quiet", "--json"]), ErrorKind::ArgumentConflict);
+    assert_eq!(kind(&["--quiet", "--stream"]), ErrorKind::ArgumentConflict);
+    assert_eq!(
+        kind(&["--metrics", "127.0.0.1:1", "--replay", "f"]),
+        ErrorKind::ArgumentConflict
+    );
 }

@@ -96,6 +96,9 @@ pub struct CommandTotals {
     pub failed: u64,
     /// CPU time, user and system, of all runs
     pub cpu_ns: u64,
+    /// the system part of `cpu_ns` (each run's split by its ticks, as
+    /// `split_cpu` does); the user part is the rest
+    pub cpu_system_ns: u64,
     /// the sum of the runs' durations
     pub duration_ns: u64,
     pub max_duration_ns: u64,
@@ -111,6 +114,7 @@ impl CommandTotals {
             runs: 0,
             failed: 0,
             cpu_ns: 0,
+            cpu_system_ns: 0,
             duration_ns: 0,
             max_duration_ns: 0,
             max_rss_kib: 0,
@@ -125,6 +129,7 @@ impl CommandTotals {
         self.failed += u64::from(e.status.failed());
         if let Some(u) = e.usage {
             self.cpu_ns = self.cpu_ns.saturating_add(u.cpu_ns());
+            self.cpu_system_ns = self.cpu_system_ns.saturating_add(u.cpu_system_ns);
             self.max_rss_kib = self.max_rss_kib.max(u.max_rss_kib);
         }
         self.duration_ns = self.duration_ns.saturating_add(e.duration_ns);
@@ -142,6 +147,7 @@ impl CommandTotals {
         self.runs += other.runs;
         self.failed += other.failed;
         self.cpu_ns = self.cpu_ns.saturating_add(other.cpu_ns);
+        self.cpu_system_ns = self.cpu_system_ns.saturating_add(other.cpu_system_ns);
         self.duration_ns = self.duration_ns.saturating_add(other.duration_ns);
         self.max_duration_ns = self.max_duration_ns.max(other.max_duration_ns);
         self.max_rss_kib = self.max_rss_kib.max(other.max_rss_kib);
@@ -151,6 +157,30 @@ impl CommandTotals {
         for (a, b) in self.durations.iter_mut().zip(other.durations) {
             *a += b;
         }
+    }
+
+    /// The CPU time's user part.
+    pub fn cpu_user_ns(&self) -> u64 {
+        self.cpu_ns.saturating_sub(self.cpu_system_ns)
+    }
+
+    /// What these totals counted beyond `earlier`, an older reading of
+    /// the same counts: each counter's growth (the maxima are not
+    /// counters: theirs are kept as they are now).
+    pub fn growth_since(&self, earlier: &CommandTotals) -> CommandTotals {
+        let mut d = self.clone();
+        d.runs = d.runs.saturating_sub(earlier.runs);
+        d.failed = d.failed.saturating_sub(earlier.failed);
+        d.cpu_ns = d.cpu_ns.saturating_sub(earlier.cpu_ns);
+        d.cpu_system_ns = d.cpu_system_ns.saturating_sub(earlier.cpu_system_ns);
+        d.duration_ns = d.duration_ns.saturating_sub(earlier.duration_ns);
+        for (a, b) in d.outcomes.iter_mut().zip(earlier.outcomes) {
+            *a = a.saturating_sub(b);
+        }
+        for (a, b) in d.durations.iter_mut().zip(earlier.durations) {
+            *a = a.saturating_sub(b);
+        }
+        d
     }
 
     /// The duration below which a share `q` (0..=1) of the runs ended,

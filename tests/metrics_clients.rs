@@ -1,0 +1,167 @@
+//! The exporter against bad clients (real binary, real BPF): 200 clients
+//! at once, slowloris heads, a 1 MiB request line and other paths, while a
+//! storm of the test's own processes runs. The storm must be counted
+//! exactly, nothing may be lost, and the exporter's threads stay few.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::metrics::{http_get, Exporter};
+
+/// Sends raw bytes and reads the answer until the server closes, or
+/// `wait` passes. Returns the status code, if one came.
+fn raw_request(addr: SocketAddr, bytes: &[u8], wait: Duration) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).expect("connect to the exporter");
+    s.set_read_timeout(Some(wait)).unwrap();
+    // the server may answer and close before it has read everything
+    let _ = s.write_all(bytes);
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+fn threads_of(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a Threads line")
+}
+
+/// The value of the sample `line_start` (name and labels) in an exposition.
+fn sample(body: &str, line_start: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
+}
+
+#[test]
+fn bad_clients_neither_stop_scrapes_nor_cost_events() {
+    let Some(_guard) = common::bpf_test("bad_clients_neither_stop_scrapes_nor_cost_events")
+    else {
+        return;
+    };
+    let exporter = Exporter::start(&["--metrics", "127.0.0.1:0", "--quiet"]);
+    let addr = exporter.addr();
+    let baseline_threads = threads_of(exporter.pid());
+
+    // the storm: a copy of `true` under a name of the test's own, run
+    // while the abuse goes on
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let name = format!("stm{}", std::process::id() % 100_000);
+    let probe = dir.path().join(&name);
+    std::fs::copy("/bin/true", &probe).expect("copy true");
+    const STORM: u64 = 3_000;
+    let abusing = Arc::new(AtomicBool::new(true));
+    let storm = {
+        let probe = probe.clone();
+        thread::spawn(move || {
+            for _ in 0..STORM {
+                let status = std::process::Command::new(&probe)
+                    .status()
+                    .expect("run the probe");
+                assert!(status.success());
+            }
+        })
+    };
+
+    // slowloris: 100 heads sent a byte at a time, never finished
+    let slow: Vec<_> = (0..100)
+        .map(|_| {
+            let abusing = Arc::clone(&abusing);
+            thread::spawn(move || {
+                let mut s = TcpStream::connect(addr).expect("connect");
+                let started = Instant::now();
+                for b in b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().cycle() {
+                    if s.write_all(&[*b]).is_err() || !abusing.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    thread::sleep(Duration::from_millis(200));
+                }
+                started.elapsed()
+            })
+        })
+        .collect();
+
+    // 200 clients at once, each scraping
+    let scrapes: Vec<_> = (0..200)
+        .map(|_| thread::spawn(move || http_get(addr, "/metrics").0))
+        .collect();
+    let mut peak_threads = 0;
+    for s in scrapes {
+        peak_threads = peak_threads.max(threads_of(exporter.pid()));
+        assert_eq!(s.join().expect("a scraping thread"), 200);
+    }
+
+    // a request line of 1 MiB: refused, not read into memory
+    let mut huge = b"GET /".to_vec();
+    huge.resize(1 << 20, b'a');
+    huge.extend_from_slice(b" HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(raw_request(addr, &huge, Duration::from_secs(10)), Some(431));
+    // other paths and methods
+    for path in ["/", "/metrics/", "/favicon.ico", "/metrics/../x"] {
+        assert_eq!(http_get(addr, path).0, 404, "{path}");
+    }
+    let post = b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(
+        raw_request(addr, post, Duration::from_secs(5)),
+        Some(405)
+    );
+    // garbage is a 400, not a hang
+    assert_eq!(
+        raw_request(addr, b"\x16\x03\x01 hello\r\n\r\n", Duration::from_secs(5)),
+        Some(400)
+    );
+
+    // while the slow heads still hold their connections, a scrape is prompt
+    let started = Instant::now();
+    assert_eq!(http_get(addr, "/metrics").0, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "a scrape beside 100 slow clients took {:?}",
+        started.elapsed()
+    );
+    // the slow heads are dropped at the head timeout, not held for ever
+    for s in slow {
+        let held = s.join().expect("a slow client");
+        assert!(
+            held < tracer_tui::metrics::HEAD_TIMEOUT + Duration::from_secs(3),
+            "a slow head was held {held:?}"
+        );
+    }
+    abusing.store(false, Ordering::Relaxed);
+    storm.join().expect("the storm");
+
+    // no thread per client: the runtime serves them all on one
+    assert!(
+        peak_threads <= baseline_threads + 1,
+        "threads went from {baseline_threads} to {peak_threads}"
+    );
+
+    // every run of the storm counted, nothing lost: the kernel's totals
+    // are read once a second, so wait for them to settle
+    let exits = format!("tracer_tui_process_exits_total{{comm=\"{name}\",outcome=\"success\"}}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let (status, body) = http_get(addr, "/metrics");
+        assert_eq!(status, 200);
+        if sample(&body, &exits) == Some(STORM as f64) || Instant::now() > deadline {
+            break body;
+        }
+        thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(sample(&body, &exits), Some(STORM as f64), "{body}");
+    for kind in tracer_tui::metrics::lost_kinds(&Default::default(), 0).map(|(k, _)| k) {
+        let line = format!("tracer_tui_events_lost_total{{kind=\"{kind}\"}}");
+        assert_eq!(sample(&body, &line), Some(0.0), "{kind} lost during the abuse");
+    }
+    let execs = sample(&body, "tracer_tui_execs_total").expect("an exec count");
+    assert!(execs >= STORM as f64, "{execs} execs counted");
+}
