@@ -1,19 +1,18 @@
 //! contrib/tracer-tui.service's privileges, tested on the real binary and
 //! kernel: as an unprivileged user holding exactly the unit's capabilities
-//! (read from the file, so the test follows it), tracer-tui loads, attaches
-//! and traces; each capability in the set is needed; with none it fails with
-//! one line. systemd itself is not involved: setpriv sets the same user,
+//! and running the unit's command line (both read from the file, so the test
+//! follows it), tracer-tui loads, attaches, traces and serves /metrics; each
+//! capability in the set is needed; with none it fails with one line. systemd itself is not involved: setpriv sets the same user,
 //! capability sets and no-new-privs that the unit asks systemd for.
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-use serde_json::Value;
 
 const UNIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/contrib/tracer-tui.service");
 
@@ -30,6 +29,53 @@ fn unit_values(key: &str) -> Vec<String> {
         .collect();
     assert_eq!(lines.len(), 1, "one {key}= line in the unit");
     lines[0].split_whitespace().map(str::to_string).collect()
+}
+
+/// ExecStart's arguments, with the port of any address (--metrics') changed
+/// to `port`, so the test neither needs the unit's port free nor takes it.
+fn exec_start_args(port: u16) -> Vec<String> {
+    let exec = unit_values("ExecStart");
+    exec[1..]
+        .iter()
+        .map(|a| match a.parse::<SocketAddr>() {
+            Ok(mut addr) => {
+                addr.set_port(port);
+                addr.to_string()
+            }
+            Err(_) => a.clone(),
+        })
+        .collect()
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("local address").port()
+}
+
+/// GET /metrics over a plain connection: (status code, body), or None when
+/// nothing answers yet.
+fn scrape(port: u16) -> Option<(u32, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let code = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_string();
+    Some((code, body))
+}
+
+/// The value of tracer_tui_execs_total in an exposition (0 when absent).
+fn execs_counted(body: &str) -> u64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix("tracer_tui_execs_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// The unit's capabilities, as setpriv names them (CAP_BPF -> bpf). The
@@ -82,6 +128,17 @@ const WITH_TRACEFS: [&str; 7] = [
     "mount -t tracefs tracefs /sys/kernel/tracing && chmod 0700 /sys/kernel/tracing && exec \"$@\"",
 ];
 
+/// setpriv with `caps`, inside a mount namespace with tracefs as systemd
+/// mounts it.
+fn wrapped(caps: &[String]) -> Vec<String> {
+    WITH_TRACEFS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["sh".to_string()])
+        .chain(setpriv(caps))
+        .collect()
+}
+
 /// A copy of the binary in a directory anyone can enter: the build's own
 /// may sit under a directory the unprivileged user cannot.
 struct Installed {
@@ -107,7 +164,7 @@ struct Run {
 }
 
 impl Run {
-    fn start(wrapper: &[String], bin: &Path, args: &[&str]) -> Run {
+    fn start(wrapper: &[String], bin: &Path, args: &[String]) -> Run {
         let dir = tempfile::tempdir().expect("tempdir");
         let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
         let child = Command::new(&wrapper[0])
@@ -133,13 +190,6 @@ impl Run {
 
     fn stderr(&self) -> String {
         String::from_utf8_lossy(&std::fs::read(&self.err).unwrap_or_default()).into_owned()
-    }
-
-    fn events(&self) -> Vec<Value> {
-        self.stdout()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
     }
 
     /// Waits until `done` holds or the process has exited (its status).
@@ -209,37 +259,27 @@ fn marker_script(dir: &Path, tag: &str) -> (PathBuf, String) {
 }
 
 #[test]
-fn the_units_capabilities_are_enough_to_trace_as_an_unprivileged_user() {
-    let Some(_guard) =
-        common::bpf_test("the_units_capabilities_are_enough_to_trace_as_an_unprivileged_user")
-    else {
+fn the_units_capabilities_and_command_serve_metrics_as_an_unprivileged_user() {
+    let Some(_guard) = common::bpf_test(
+        "the_units_capabilities_and_command_serve_metrics_as_an_unprivileged_user",
+    ) else {
         return;
     };
     let caps = unit_caps();
     let bin = install();
-    let wrapper: Vec<String> = WITH_TRACEFS
-        .iter()
-        .map(|s| s.to_string())
-        .chain(["sh".to_string()])
-        .chain(setpriv(&caps))
-        .collect();
-    let mut run = Run::start(&wrapper, &bin.path, &["--json"]);
-
-    // ready once a process started now is reported
-    let ready = format!("svcready{}", std::process::id());
-    let up = run.wait_until(Duration::from_secs(10), |r| {
-        let _ = Command::new("/bin/echo")
-            .arg(&ready)
-            .stdout(Stdio::null())
-            .status();
-        r.stdout().contains(&ready)
+    let port = free_port();
+    let mut run = Run::start(&wrapped(&caps), &bin.path, &exec_start_args(port));
+    // the server may answer before the programs are attached: ready once an
+    // exec has been counted
+    let ready = run.wait_until(Duration::from_secs(10), |_| {
+        let _ = Command::new("/bin/true").status();
+        scrape(port).is_some_and(|(_, body)| execs_counted(&body) > 0)
     });
-    assert_eq!(up, None, "tracer-tui exited: {}", run.stderr());
-    assert!(
-        run.stdout().contains(&ready),
-        "never ready: {}",
-        run.stderr()
-    );
+    assert_eq!(ready, None, "tracer-tui exited: {}", run.stderr());
+    let (code, body) = scrape(port).unwrap_or_else(|| panic!("no answer: {}", run.stderr()));
+    assert_eq!(code, 200, "{body}");
+    assert!(execs_counted(&body) > 0, "{body}");
+    assert_eq!(run.stdout(), "", "--quiet: nothing on stdout");
 
     // unshare, sh and setpriv each exec the next: the pid is tracer-tui's
     let pid = run.child.id();
@@ -251,41 +291,39 @@ fn the_units_capabilities_are_enough_to_trace_as_an_unprivileged_user() {
     assert_eq!(status_field(pid, "CapEff"), cap_mask(&caps));
     assert_eq!(status_field(pid, "CapBnd"), cap_mask(&caps));
 
+    // a process of the test's own, under a name no other has: its exec
+    // gives the series its name, its exit (status 3) the count
     let dir = tempfile::tempdir().expect("tempdir");
     let (script, name) = marker_script(dir.path(), "svc");
     let status = Command::new(&script).status().expect("run the marker");
     assert_eq!(status.code(), Some(3));
-    let missing = format!("/nonexistent-dir/svcfail{}", std::process::id());
-    let _ = Command::new("env")
-        .arg(&missing)
-        .stderr(Stdio::null())
-        .status();
-
-    let by_name = |e: &Value, kind: &str| e["event"] == kind && e["comm"] == name.as_str();
-    let failed = |e: &Value| e["event"] == "exec_failed" && e["filename"] == missing.as_str();
-    let reads_tracefs = caps.iter().any(|c| c == "dac_read_search");
-    run.wait_until(Duration::from_secs(10), |r| {
-        let events = r.events();
-        events.iter().any(|e| by_name(e, "exit")) && (!reads_tracefs || events.iter().any(failed))
+    let series = format!("tracer_tui_process_exits_total{{comm=\"{name}\",outcome=\"failure\"}} 1");
+    // the kernel's totals are read once a second
+    run.wait_until(Duration::from_secs(10), |_| {
+        scrape(port).is_some_and(|(_, body)| body.contains(&series))
     });
-    let events = run.events();
-    let execs: Vec<&Value> = events.iter().filter(|e| by_name(e, "exec")).collect();
-    let exits: Vec<&Value> = events.iter().filter(|e| by_name(e, "exit")).collect();
-    assert_eq!(execs.len(), 1, "the marker's exec: {}", run.stderr());
-    assert_eq!(exits.len(), 1, "the marker's exit: {}", run.stderr());
-    assert_eq!(execs[0]["pid"], exits[0]["pid"]);
-    assert_eq!(exits[0]["exit_code"], 3);
+    let (code, body) = scrape(port).expect("a second scrape");
+    assert_eq!(code, 200);
+    assert!(body.contains(&series), "no {series} in:\n{body}");
 
-    let failures = events.iter().filter(|e| failed(e)).count();
     let (code, stderr) = run.stop();
     assert_eq!(code, 0, "{stderr}");
-    if reads_tracefs {
-        assert_eq!(failures, 1, "the failed exec: {stderr}");
-        assert_eq!(stderr, "", "nothing degraded, nothing to say");
+    let mut lines = stderr.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("tracer-tui: serving metrics at http://127.0.0.1:{port}/metrics").as_str()),
+        "{stderr}"
+    );
+    // failed execs are in no metric; without the capability to read their
+    // ids from a root-only tracefs, that is said once, naming it
+    let rest: Vec<&str> = lines.collect();
+    if caps.iter().any(|c| c == "dac_read_search") {
+        assert!(rest.is_empty(), "{stderr}");
     } else {
-        assert_eq!(failures, 0);
+        assert_eq!(rest.len(), 1, "{stderr}");
         assert!(
-            stderr.starts_with("tracer-tui: failed execs are not traced:"),
+            rest[0].starts_with("tracer-tui: failed execs are not traced:")
+                && rest[0].contains("CAP_DAC_READ_SEARCH"),
             "{stderr}"
         );
     }
@@ -302,13 +340,7 @@ fn each_of_the_units_capabilities_is_needed() {
     let bin = install();
     for left_out in &caps {
         let fewer: Vec<String> = caps.iter().filter(|c| *c != left_out).cloned().collect();
-        let wrapper: Vec<String> = WITH_TRACEFS
-            .iter()
-            .map(|s| s.to_string())
-            .chain(["sh".to_string()])
-            .chain(setpriv(&fewer))
-            .collect();
-        let mut run = Run::start(&wrapper, &bin.path, &["--json"]);
+        let mut run = Run::start(&wrapped(&fewer), &bin.path, &exec_start_args(free_port()));
         let named = format!("CAP_{}", left_out.to_uppercase());
         let exited = run
             .wait_until(Duration::from_secs(10), |r| r.stderr().contains(&named))
@@ -336,7 +368,7 @@ fn without_capabilities_it_fails_with_one_line() {
         return;
     };
     let bin = install();
-    let mut run = Run::start(&setpriv(&[]), &bin.path, &["--json"]);
+    let mut run = Run::start(&setpriv(&[]), &bin.path, &exec_start_args(free_port()));
     let code = run.wait_until(Duration::from_secs(10), |_| false);
     let stderr = run.stderr();
     assert_eq!(code, Some(1), "{stderr}");
