@@ -35,16 +35,56 @@ fn parse_ids(text: &str) -> Result<[u64; 2]> {
 
 /// The tracepoints' ids, from a mounted tracefs or a private mount of one.
 pub fn exec_tracepoint_ids() -> Result<[u64; 2]> {
+    let mut denied = None;
     for root in MOUNT_POINTS {
-        let text: Option<String> = EXEC_TRACEPOINTS
+        let text: std::io::Result<String> = EXEC_TRACEPOINTS
             .iter()
-            .map(|name| fs::read_to_string(id_path(root, name)).ok())
+            .map(|name| fs::read_to_string(id_path(root, name)))
             .collect();
-        if let Some(text) = text {
-            return parse_ids(&text);
+        match text {
+            Ok(text) => return parse_ids(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                denied = denied.or(Some(root));
+            }
+            Err(_) => {}
         }
     }
-    ids_from_private_mount()
+    ids_from_private_mount().map_err(|e| match denied {
+        Some(root) => unreadable(root),
+        None => e,
+    })
+}
+
+/// A tracefs that is mounted but closed to this user (systemd mounts it
+/// root-only, mode 0700) is what to fix, not the private mount tried after:
+/// the ids are read with CAP_DAC_READ_SEARCH, far less than the
+/// CAP_SYS_ADMIN a private mount needs.
+fn unreadable(root: &str) -> anyhow::Error {
+    anyhow!(
+        "the tracepoint ids in {root} are not readable (that needs root or CAP_DAC_READ_SEARCH)"
+    )
+}
+
+/// The helper's "error <what>errno <n>" as a sentence. EPERM is the usual
+/// case, tracer-tui running with CAP_BPF and CAP_PERFMON alone, so it says
+/// what the private mount needs.
+fn helper_error(report: &str) -> anyhow::Error {
+    let report = report.trim();
+    let parsed = report
+        .rsplit_once("errno ")
+        .and_then(|(what, n)| Some((what, n.parse::<i32>().ok()?)));
+    match parsed {
+        Some((what, errno)) => {
+            let err = crate::write_error::reason(&std::io::Error::from_raw_os_error(errno));
+            let hint = if errno == libc::EPERM {
+                " (tracefs is not mounted, and mounting it privately needs root or CAP_SYS_ADMIN)"
+            } else {
+                ""
+            };
+            anyhow!("mounting tracefs privately failed: {what}{err}{hint}")
+        }
+        None => anyhow!("mounting tracefs privately failed: {report}"),
+    }
 }
 
 /// Forks a child that unshares its mount namespace, makes every mount in it
@@ -87,8 +127,8 @@ fn ids_from_private_mount() -> Result<[u64; 2]> {
     // SAFETY: pid is our child; status is a valid out-parameter.
     unsafe { libc::waitpid(pid, &mut status, 0) };
     read.context("reading tracepoint ids from the helper process")?;
-    if let Some(reason) = text.strip_prefix("error ") {
-        bail!("mounting tracefs privately failed: {}", reason.trim());
+    if let Some(report) = text.strip_prefix("error ") {
+        return Err(helper_error(report));
     }
     parse_ids(&text)
 }
@@ -214,5 +254,24 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("sys_exit_execveat"));
+    }
+
+    #[test]
+    fn says_which_capability_the_ids_need() {
+        let eperm = helper_error("unshare: errno 1\n").to_string();
+        assert_eq!(
+            eperm,
+            "mounting tracefs privately failed: unshare: Operation not permitted \
+             (tracefs is not mounted, and mounting it privately needs root or CAP_SYS_ADMIN)"
+        );
+        let other = helper_error("mount: errno 19").to_string();
+        assert!(other.ends_with("mount: No such device"), "{other}");
+        assert_eq!(
+            helper_error("garbled").to_string(),
+            "mounting tracefs privately failed: garbled"
+        );
+        let closed = unreadable(MOUNT_POINTS[0]).to_string();
+        assert!(closed.contains("/sys/kernel/tracing"), "{closed}");
+        assert!(closed.contains("CAP_DAC_READ_SEARCH"), "{closed}");
     }
 }
