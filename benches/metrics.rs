@@ -20,7 +20,10 @@ fn totals(name: &str, runs: u64) -> CommandTotals {
 
 fn tick(names: impl Iterator<Item = String>) -> Tick {
     Tick {
-        growth: names.enumerate().map(|(i, n)| totals(&n, 1 + i as u64 % 50)).collect(),
+        growth: names
+            .enumerate()
+            .map(|(i, n)| totals(&n, 1 + i as u64 % 50))
+            .collect(),
         host: HostTotals::default(),
     }
 }

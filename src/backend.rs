@@ -242,6 +242,8 @@ fn run(
         return Ok(());
     }
     let mut reported = Drops::default();
+    // the exporter's first figures now, not a second from now
+    feed_metrics(tracer, config, &mut ledger, &pipeline, tracer.drops()?)?;
     let mut next_tick = Instant::now() + TICK;
     let mut next_reconcile = Instant::now() + config.snapshot_every;
     let backlog = config.backlog.as_ref();
@@ -326,19 +328,7 @@ fn run(
             if !send_commands(tracer, &mut ledger, &clock, send)? {
                 return Ok(());
             }
-            if let Some(feed) = &config.metrics {
-                let host = crate::metrics::HostTotals {
-                    execs: tracer.execs()?,
-                    live: pipeline.borrow().joined().live_count() as u64,
-                    drops,
-                    commands_unseen: ledger.unseen(),
-                };
-                // the exporter gone (it never stops first) changes nothing here
-                let _ = feed.send(crate::metrics::Tick {
-                    growth: ledger.take_growth(),
-                    host,
-                });
-            }
+            feed_metrics(tracer, config, &mut ledger, &pipeline, drops)?;
             next_tick = now + TICK;
         }
         if stop {
@@ -365,6 +355,32 @@ fn send_commands(
     let inserted = tracer.commands_inserted();
     let update = ledger.refresh(at, inserted, |reading| tracer.read_commands(reading))?;
     Ok(update.is_none_or(|update| send(Message::Commands(update))))
+}
+
+/// Sends the exporter (with --metrics) the commands' growth since the last
+/// read and the host's totals.
+fn feed_metrics(
+    tracer: &Tracer,
+    config: &BackendConfig,
+    ledger: &mut CommandLedger,
+    pipeline: &RefCell<Pipeline>,
+    drops: Drops,
+) -> Result<()> {
+    let Some(feed) = &config.metrics else {
+        return Ok(());
+    };
+    let host = crate::metrics::HostTotals {
+        execs: tracer.execs()?,
+        live: pipeline.borrow().joined().live_count() as u64,
+        drops,
+        commands_unseen: ledger.unseen(),
+    };
+    // the exporter gone (it never stops first) changes nothing here
+    let _ = feed.send(crate::metrics::Tick {
+        growth: ledger.take_growth(),
+        host,
+    });
+    Ok(())
 }
 
 /// Sleeps until the kernel wakes the reader or `timeout` passes, without

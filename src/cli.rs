@@ -196,7 +196,10 @@ impl Cli {
             max_processes: self.max_processes,
             verbose: self.verbose,
             btf: self.btf.clone(),
-            failed_execs: true,
+            // --quiet shows no event, and no metric or summary counts
+            // failed execs: their hooks (and their tracefs ids, which need
+            // more privilege than a service is given) are left out
+            failed_execs: !(self.quiet && !self.summary),
             scoped: self.scoped(),
         }
     }

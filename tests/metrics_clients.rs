@@ -44,8 +44,7 @@ fn sample(body: &str, line_start: &str) -> Option<f64> {
 
 #[test]
 fn bad_clients_neither_stop_scrapes_nor_cost_events() {
-    let Some(_guard) = common::bpf_test("bad_clients_neither_stop_scrapes_nor_cost_events")
-    else {
+    let Some(_guard) = common::bpf_test("bad_clients_neither_stop_scrapes_nor_cost_events") else {
         return;
     };
     let exporter = Exporter::start(&["--metrics", "127.0.0.1:0", "--quiet"]);
@@ -79,7 +78,10 @@ fn bad_clients_neither_stop_scrapes_nor_cost_events() {
             thread::spawn(move || {
                 let mut s = TcpStream::connect(addr).expect("connect");
                 let started = Instant::now();
-                for b in b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().cycle() {
+                for b in b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                    .iter()
+                    .cycle()
+                {
                     if s.write_all(&[*b]).is_err() || !abusing.load(Ordering::Relaxed) {
                         break;
                     }
@@ -110,10 +112,7 @@ fn bad_clients_neither_stop_scrapes_nor_cost_events() {
         assert_eq!(http_get(addr, path).0, 404, "{path}");
     }
     let post = b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
-    assert_eq!(
-        raw_request(addr, post, Duration::from_secs(5)),
-        Some(405)
-    );
+    assert_eq!(raw_request(addr, post, Duration::from_secs(5)), Some(405));
     // garbage is a 400, not a hang
     assert_eq!(
         raw_request(addr, b"\x16\x03\x01 hello\r\n\r\n", Duration::from_secs(5)),
@@ -160,7 +159,11 @@ fn bad_clients_neither_stop_scrapes_nor_cost_events() {
     assert_eq!(sample(&body, &exits), Some(STORM as f64), "{body}");
     for kind in tracer_tui::metrics::lost_kinds(&Default::default(), 0).map(|(k, _)| k) {
         let line = format!("tracer_tui_events_lost_total{{kind=\"{kind}\"}}");
-        assert_eq!(sample(&body, &line), Some(0.0), "{kind} lost during the abuse");
+        assert_eq!(
+            sample(&body, &line),
+            Some(0.0),
+            "{kind} lost during the abuse"
+        );
     }
     let execs = sample(&body, "tracer_tui_execs_total").expect("an exec count");
     assert!(execs >= STORM as f64, "{execs} execs counted");

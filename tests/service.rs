@@ -314,19 +314,10 @@ fn the_units_capabilities_and_command_serve_metrics_as_an_unprivileged_user() {
         Some(format!("tracer-tui: serving metrics at http://127.0.0.1:{port}/metrics").as_str()),
         "{stderr}"
     );
-    // failed execs are in no metric; without the capability to read their
-    // ids from a root-only tracefs, that is said once, naming it
+    // failed execs are in no metric: --quiet does not trace them, so no
+    // capability is missed and nothing more is said
     let rest: Vec<&str> = lines.collect();
-    if caps.iter().any(|c| c == "dac_read_search") {
-        assert!(rest.is_empty(), "{stderr}");
-    } else {
-        assert_eq!(rest.len(), 1, "{stderr}");
-        assert!(
-            rest[0].starts_with("tracer-tui: failed execs are not traced:")
-                && rest[0].contains("CAP_DAC_READ_SEARCH"),
-            "{stderr}"
-        );
-    }
+    assert!(rest.is_empty(), "{stderr}");
 }
 
 /// Leaving any capability out of the set changes what tracer-tui does, and

@@ -291,6 +291,25 @@ fn metrics_flags() {
         kind(&["--metrics", "127.0.0.1:1", "--metrics-max-commands", "0"]),
         ErrorKind::ValueValidation
     );
+    // nothing shows failed execs with --quiet alone: they are not traced
+    assert!(
+        !parse(&["--metrics", "127.0.0.1:1", "-q"])
+            .unwrap()
+            .load_options()
+            .failed_execs
+    );
+    assert!(
+        parse(&["--summary", "-q"])
+            .unwrap()
+            .load_options()
+            .failed_execs
+    );
+    assert!(
+        parse(&["--metrics", "127.0.0.1:1"])
+            .unwrap()
+            .load_options()
+            .failed_execs
+    );
     assert_eq!(kind(&["--quiet", "--json"]), ErrorKind::ArgumentConflict);
     assert_eq!(kind(&["--quiet", "--stream"]), ErrorKind::ArgumentConflict);
     assert_eq!(
