@@ -21,7 +21,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "target", "bench")
@@ -147,11 +149,23 @@ class Tracer:
         self.mode = mode
         tracer = binary or TRACER
         self.session = f"tracer-bench-{os.getpid()}"
+        self.scraper = None
         if mode == "json":
             sink = open(output or os.devnull, "w")
             self.proc = subprocess.Popen([tracer, "--json", *args], stdout=sink)
             sink.close()
             self.pid = self.proc.pid
+        elif mode == "metrics":
+            # --quiet with a scrape every 200 ms (a real Prometheus scrapes
+            # every 15 s or so): what scraping costs the event path
+            self.proc = subprocess.Popen([tracer, "--metrics", "127.0.0.1:0", "--quiet", *args],
+                                         stderr=subprocess.PIPE, text=True)
+            self.pid = self.proc.pid
+            line = self.proc.stderr.readline()
+            self.addr = line.split("http://", 1)[1].split("/", 1)[0]
+            self.scraping = True
+            self.scraper = threading.Thread(target=self._scrape_loop, daemon=True)
+            self.scraper.start()
         else:
             cmd = [tracer, *args] + (["--record", output] if output else [])
             subprocess.run(["tmux", "-L", self.session, "-f", "/dev/null", "new-session", "-d",
@@ -164,13 +178,31 @@ class Tracer:
             time.sleep(0.02)
         time.sleep(0.5)
 
+    def scrape(self):
+        """The exposition, as text."""
+        with urllib.request.urlopen(f"http://{self.addr}/metrics", timeout=10) as r:
+            return r.read().decode()
+
+    def _scrape_loop(self):
+        while self.scraping:
+            self.scrape()
+            time.sleep(0.2)
+
+    def sample(self, prefix):
+        """The sum of the samples whose line starts with `prefix`."""
+        return sum(float(line.rsplit(" ", 1)[1]) for line in self.scrape().splitlines()
+                   if line.startswith(prefix))
+
     def screen(self):
         """The dashboard's screen as text."""
         return subprocess.run(["tmux", "-L", self.session, "capture-pane", "-p"],
                               capture_output=True, text=True).stdout
 
     def stop(self):
-        if self.mode == "json":
+        if self.scraper:
+            self.scraping = False
+            self.scraper.join()
+        if self.mode in ("json", "metrics"):
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait()
         else:
@@ -198,8 +230,30 @@ def measured_round(mode, n, k, argv_bytes=0, binary=None):
     return result
 
 
+def seen_by_metrics(n, k):
+    """Storm once with the exporter; the storm's exits and the losses it counted."""
+    with tempfile.TemporaryDirectory() as d:
+        pidfile = os.path.join(d, "pids")
+        tracer = Tracer("metrics")
+        exits = 'tracer_tui_process_exits_total{comm="storm-child"'
+        before = tracer.sample(exits)
+        execs0 = tracer.sample("tracer_tui_execs_total")
+        storm(n, k, pidfile)
+        # the kernel's totals are read once a second
+        time.sleep(2.5)
+        exits_seen = tracer.sample(exits) - before
+        execs_seen = tracer.sample("tracer_tui_execs_total") - execs0
+        drops = tracer.sample("tracer_tui_events_lost_total")
+        tracer.stop()
+        spawned = sum(1 for _ in open(pidfile))
+        # every exec on the host counts: the storm's are at least its own
+        return spawned, min(int(execs_seen), spawned), int(exits_seen), int(drops)
+
+
 def seen(mode, n, k):
     """Storm once with the tracer writing its events to a file; count them."""
+    if mode == "metrics":
+        return seen_by_metrics(n, k)
     with tempfile.TemporaryDirectory() as d:
         pidfile, events = os.path.join(d, "pids"), os.path.join(d, "events")
         tracer = Tracer(mode, events)
@@ -246,7 +300,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("-n", type=int, default=20000, help="processes per storm")
     parser.add_argument("-k", type=int, default=2, help="storm workers")
-    parser.add_argument("--modes", default="json,dashboard")
+    parser.add_argument("--modes", default="json,dashboard",
+                        help="tracer modes to alternate with no tracer: json, dashboard, metrics "
+                             "(--metrics --quiet, scraped every 200 ms)")
     parser.add_argument("--argv-bytes", type=int, default=256,
                         help="an extra argument of this many bytes for each child, for the BPF-cost storms")
     parser.add_argument("--compare", metavar="BIN",
