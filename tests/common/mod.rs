@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod metrics;
 pub mod tracing;
 
 use std::sync::{Mutex, MutexGuard};

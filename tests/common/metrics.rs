@@ -1,0 +1,567 @@
+//! The `--metrics` exporter and a real Prometheus, as the integration tests
+//! drive them: start tracer-tui serving metrics, GET a path, start a
+//! Prometheus that scrapes it, and ask Prometheus's HTTP API.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+/// The address to pass to --metrics so the kernel picks a free port (the
+/// exporter prints the one it bound): tests running side by side, or
+/// another exporter on the host, cannot clash on a fixed port.
+pub const ANY_PORT: &str = "127.0.0.1:0";
+
+/// Loading and attaching BPF takes a second or two; on a busy host more.
+const EXPORTER_READY_WITHIN: Duration = Duration::from_secs(20);
+const PROMETHEUS_READY_WITHIN: Duration = Duration::from_secs(30);
+/// How long a stopped child may take to end before it is killed.
+const STOP_WITHIN: Duration = Duration::from_secs(5);
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The skip policy of `require_bpf`, for an external tool: without it a
+/// test skips with a reason, except under CI=true or TRACER_REQUIRE_BPF=1
+/// (`make test` installs it, so there a missing tool is a failure).
+pub fn require_tool(test: &str, tool: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return true;
+    }
+    let required = std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var("TRACER_REQUIRE_BPF").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{test}: needs {tool} (scripts/install-deps.sh --test installs it)"
+    );
+    eprintln!("skipping {test}: needs {tool} (scripts/install-deps.sh --test installs it)");
+    false
+}
+
+/// Interrupts a child and waits for it; kills it if it does not end.
+fn stop_child(child: &mut Child) -> Option<std::process::ExitStatus> {
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
+    }
+    // SAFETY: kill with a pid we spawned and have not yet reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + STOP_WITHIN;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// `tracer-tui --metrics ...`, running until dropped (SIGINT, then SIGKILL
+/// if it does not end).
+pub struct Exporter {
+    child: Child,
+    addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Exporter {
+    /// Starts tracer-tui with `args`, which must include `--metrics ADDR`
+    /// (ANY_PORT for a free port), and returns once it says where it
+    /// serves: it prints that after the kernel program is attached, so
+    /// every process started after this returns is counted.
+    pub fn start(args: &[&str]) -> Exporter {
+        let mut child = Command::new(super::bin())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tracer-tui");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (ready_tx, ready_rx) = mpsc::channel::<SocketAddr>();
+        let pipe = child.stderr.take().expect("stderr");
+        // read stderr to its end, so a chatty child never blocks on a full pipe
+        std::thread::spawn({
+            let stderr = Arc::clone(&stderr);
+            move || {
+                for line in BufReader::new(pipe).split(b'\n') {
+                    let Ok(line) = line else { break };
+                    let line = String::from_utf8_lossy(&line).into_owned();
+                    if let Some(addr) = serving_addr(&line) {
+                        let _ = ready_tx.send(addr);
+                    }
+                    let mut all = stderr.lock().unwrap_or_else(|p| p.into_inner());
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+            }
+        });
+        match ready_rx.recv_timeout(EXPORTER_READY_WITHIN) {
+            Ok(addr) => Exporter {
+                child,
+                addr,
+                stderr,
+            },
+            Err(e) => {
+                let status = stop_child(&mut child);
+                let text = stderr.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                panic!(
+                    "tracer-tui {args:?} never said where it serves metrics ({e}; \
+                     exit {status:?}); stderr:\n{text}"
+                );
+            }
+        }
+    }
+
+    /// The address served, with the port the kernel chose.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What tracer-tui wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// GET /metrics, which must answer 200.
+    pub fn scrape(&self) -> String {
+        let (status, body) = http_get(self.addr, "/metrics");
+        assert_eq!(
+            status,
+            200,
+            "GET /metrics answered {status}: {body}\nstderr:\n{}",
+            self.stderr()
+        );
+        body
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        stop_child(&mut self.child);
+    }
+}
+
+/// The address in `tracer-tui: serving metrics at http://ADDR/metrics`.
+fn serving_addr(line: &str) -> Option<SocketAddr> {
+    line.strip_prefix("tracer-tui: serving metrics at http://")?
+        .strip_suffix("/metrics")?
+        .parse()
+        .ok()
+}
+
+/// A plain HTTP/1.0 GET (the server closes the connection after one
+/// response, so the body is everything up to the close): the status and
+/// the body. Panics when the server cannot be reached or does not answer
+/// within IO_TIMEOUT.
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)
+        .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+    stream.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")
+        .unwrap_or_else(|e| panic!("send GET {path} to {addr}: {e}"));
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .unwrap_or_else(|e| panic!("read the answer to GET {path} from {addr}: {e}"));
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("GET {path} from {addr}: no end of head in {text:?}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("GET {path} from {addr}: bad status line in {head:?}"));
+    (status, body.to_string())
+}
+
+/// Percent-encodes a query string value: everything but unreserved bytes.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A PromQL string literal holding exactly `text`. Characters past ASCII
+/// go as `\u` escapes: Prometheus's lexer takes a literal U+FFFD (what an
+/// invalid byte in a name becomes) for a decoding error and refuses the
+/// query.
+pub fn promql_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c if c.is_ascii() => out.push(c),
+            c if u32::from(c) <= 0xffff => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push_str(&format!("\\U{:08x}", u32::from(c))),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Now, in the seconds since the epoch that Prometheus stamps samples with.
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64()
+}
+
+/// Calls `probe` every 200 ms until it answers, or panics after `timeout`
+/// with `what` and the last thing `describe` says.
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut probe: impl FnMut() -> Option<T>,
+    describe: impl Fn() -> String,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "timed out after {timeout:?} waiting for {what}; {}",
+                describe()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// One sample of an instant query, or one series of a range query.
+#[derive(Clone, Debug)]
+pub struct Series {
+    pub labels: BTreeMap<String, String>,
+    /// (unix seconds, value): one for an instant vector, all in the range
+    /// for a range vector
+    pub samples: Vec<(f64, f64)>,
+}
+
+impl Series {
+    pub fn label(&self, name: &str) -> &str {
+        self.labels.get(name).map_or("", String::as_str)
+    }
+
+    /// The newest value.
+    pub fn value(&self) -> f64 {
+        self.samples.last().map_or(f64::NAN, |s| s.1)
+    }
+}
+
+/// A Prometheus of its own (a temporary config and database), scraping one
+/// target every second, running until dropped.
+pub struct Prometheus {
+    child: Child,
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+    pub job: String,
+}
+
+impl Prometheus {
+    /// Starts it scraping `target`'s /metrics as job `job`, and returns
+    /// once it is ready to answer queries.
+    pub fn start(job: &str, target: SocketAddr) -> Prometheus {
+        let mut dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("prometheus.yml");
+        // a scrape each second, so a test waits seconds, not the default minute
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+                 scrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .expect("write prometheus.yml");
+        // Prometheus cannot tell which port it bound, so take a free one
+        // and hand it over; another process may take it meanwhile, so try
+        // again with another when the listen fails
+        let mut failures = Vec::new();
+        for attempt in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("find a free port")
+                .port();
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let log = dir.path().join(format!("prometheus-{attempt}.log"));
+            let child = Command::new("prometheus")
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join("data").display()
+                ))
+                .arg(format!("--web.listen-address={addr}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).expect("log file"))
+                .spawn()
+                .expect("spawn prometheus");
+            let mut prometheus = Prometheus {
+                child,
+                addr,
+                dir,
+                job: job.to_string(),
+            };
+            match prometheus.wait_ready() {
+                Ok(()) => return prometheus,
+                Err(why) => {
+                    stop_child(&mut prometheus.child);
+                    failures.push(format!("{why}; log:\n{}", read_lossy(&log)));
+                    dir = take_dir(prometheus);
+                }
+            }
+        }
+        panic!("prometheus did not start: {}", failures.join("\n---\n"));
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + PROMETHEUS_READY_WITHIN;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("prometheus exited with {status}"));
+            }
+            if TcpStream::connect_timeout(&self.addr, IO_TIMEOUT).is_ok()
+                && http_get(self.addr, "/-/ready").0 == 200
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "prometheus not ready after {PROMETHEUS_READY_WITHIN:?}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Its log so far.
+    pub fn log(&self) -> String {
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        logs.retain(|p| p.extension().is_some_and(|e| e == "log"));
+        logs.sort();
+        logs.last().map(|p| read_lossy(p)).unwrap_or_default()
+    }
+
+    /// GET an API path; the `data` of a successful answer.
+    pub fn api(&self, path: &str) -> Value {
+        let (status, body) = http_get(self.addr, path);
+        let answer: Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("GET {path}: {status}, not JSON ({e}): {body}"));
+        assert!(
+            status == 200 && answer["status"] == "success",
+            "GET {path}: {status} {body}"
+        );
+        answer["data"].clone()
+    }
+
+    /// Evaluates `promql` now: each series with its sample (instant
+    /// vector), or its samples (range vector).
+    pub fn query(&self, promql: &str) -> Vec<Series> {
+        let data = self.api(&format!("/api/v1/query?query={}", url_encode(promql)));
+        let sample = |pair: &Value| -> (f64, f64) {
+            let at = pair[0].as_f64().expect("timestamp");
+            let value = pair[1]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("value in {pair}"));
+            (at, value)
+        };
+        let result = data["result"].as_array().cloned().unwrap_or_default();
+        result
+            .iter()
+            .map(|r| {
+                let labels = r["metric"]
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let samples = match (r.get("value"), r.get("values")) {
+                    (Some(v), _) => vec![sample(v)],
+                    (None, Some(Value::Array(vs))) => vs.iter().map(sample).collect(),
+                    _ => panic!("{promql}: neither value nor values in {r}"),
+                };
+                Series { labels, samples }
+            })
+            .collect()
+    }
+
+    /// The value of a query that answers at most one sample (None when it
+    /// answers none).
+    pub fn value(&self, promql: &str) -> Option<f64> {
+        let series = self.query(promql);
+        assert!(
+            series.len() <= 1,
+            "{promql}: more than one series: {series:?}"
+        );
+        series.first().map(Series::value)
+    }
+
+    /// Prometheus's own metrics: its counts of what scrapes could not ingest.
+    pub fn own_metrics(&self) -> Vec<Sample> {
+        let (status, body) = http_get(self.addr, "/metrics");
+        assert_eq!(status, 200, "Prometheus's /metrics: {body}");
+        parse_exposition(&body)
+    }
+
+    /// The one target's state: (health, last error), as /api/v1/targets says.
+    pub fn target(&self) -> (String, String) {
+        let data = self.api("/api/v1/targets?state=active");
+        let targets = data["activeTargets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(targets.len(), 1, "one target expected: {data}");
+        let t = &targets[0];
+        (
+            t["health"].as_str().unwrap_or("").to_string(),
+            t["lastError"].as_str().unwrap_or("").to_string(),
+        )
+    }
+
+    /// Waits until every series of `selector` (a series selector, such as
+    /// `m{comm="x"}`) has two samples scraped at or after `since` (unix
+    /// seconds), and returns them: a value that still changes after
+    /// everything it counts has ended shows as two samples that differ.
+    pub fn settled(&self, selector: &str, since: f64, timeout: Duration) -> Vec<Series> {
+        let range = format!("{selector}[30s]");
+        wait_for(
+            &format!("two scrapes of {selector} after {since:.3}"),
+            timeout,
+            || {
+                let mut series = self.query(&range);
+                for s in &mut series {
+                    s.samples.retain(|&(at, _)| at >= since);
+                }
+                (!series.is_empty() && series.iter().all(|s| s.samples.len() >= 2))
+                    .then_some(series)
+            },
+            || format!("now {:?}; target {:?}", self.query(&range), self.target()),
+        )
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        stop_child(&mut self.child);
+    }
+}
+
+/// The temporary directory of a Prometheus that failed to start, for the
+/// next attempt (its child already stopped).
+fn take_dir(mut p: Prometheus) -> tempfile::TempDir {
+    stop_child(&mut p.child);
+    let placeholder = tempfile::tempdir().expect("tempdir");
+    std::mem::replace(&mut p.dir, placeholder)
+}
+
+fn read_lossy(path: &std::path::Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+}
+
+/// One sample line of a text exposition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+impl Sample {
+    pub fn label(&self, name: &str) -> &str {
+        self.labels.get(name).map_or("", String::as_str)
+    }
+}
+
+/// Parses the text format 0.0.4 (the samples; comments skipped), undoing
+/// the escapes of label values (`\\`, `\"`, `\n`). Panics on a line that
+/// does not parse, naming it.
+pub fn parse_exposition(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|line| parse_sample(line).unwrap_or_else(|| panic!("bad sample line {line:?}")))
+        .collect()
+}
+
+fn parse_sample(line: &str) -> Option<Sample> {
+    let name_end = line.find(['{', ' '])?;
+    let name = line[..name_end].to_string();
+    let mut labels = BTreeMap::new();
+    let mut rest = &line[name_end..];
+    if let Some(inner) = rest.strip_prefix('{') {
+        let mut chars = inner.char_indices();
+        loop {
+            // label name up to '=', or the end of the set
+            let (start, c) = chars.next()?;
+            if c == '}' {
+                rest = &inner[start + 1..];
+                break;
+            }
+            let mut key_end = start;
+            let mut c = c;
+            while c != '=' {
+                let (i, next) = chars.next()?;
+                key_end = i;
+                c = next;
+            }
+            let key = inner[start..key_end].trim_start_matches(',').to_string();
+            if chars.next()?.1 != '"' {
+                return None;
+            }
+            let mut value = String::new();
+            loop {
+                match chars.next()?.1 {
+                    '"' => break,
+                    '\\' => match chars.next()?.1 {
+                        'n' => value.push('\n'),
+                        c @ ('\\' | '"') => value.push(c),
+                        _ => return None,
+                    },
+                    c => value.push(c),
+                }
+            }
+            labels.insert(key, value);
+        }
+    }
+    let value = rest.trim().split(' ').next()?;
+    let value = match value {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        v => v.parse().ok()?,
+    };
+    Some(Sample {
+        name,
+        labels,
+        value,
+    })
+}
