@@ -199,7 +199,7 @@ impl Cli {
             // --quiet shows no event, and no metric or summary counts
             // failed execs: their hooks (and their tracefs ids, which need
             // more privilege than a service is given) are left out
-            failed_execs: !(self.quiet && !self.summary),
+            failed_execs: !self.quiet || self.summary,
             scoped: self.scoped(),
         }
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::metrics::{http_get, Exporter};
+use common::metrics::{http_get, parse_exposition, sum, Exporter};
 
 /// Sends raw bytes and reads the answer until the server closes, or
 /// `wait` passes. Returns the status code, if one came.
@@ -34,12 +34,6 @@ fn threads_of(pid: u32) -> usize {
         .find_map(|l| l.strip_prefix("Threads:"))
         .and_then(|n| n.trim().parse().ok())
         .expect("a Threads line")
-}
-
-/// The value of the sample `line_start` (name and labels) in an exposition.
-fn sample(body: &str, line_start: &str) -> Option<f64> {
-    body.lines()
-        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
 }
 
 #[test]
@@ -146,25 +140,31 @@ fn bad_clients_neither_stop_scrapes_nor_cost_events() {
 
     // every run of the storm counted, nothing lost: the kernel's totals
     // are read once a second, so wait for them to settle
-    let exits = format!("tracer_tui_process_exits_total{{comm=\"{name}\",outcome=\"success\"}}");
+    let exits = "tracer_tui_process_exits_total";
+    let mine = [("comm", name.as_str()), ("outcome", "success")];
     let deadline = Instant::now() + Duration::from_secs(10);
-    let body = loop {
+    let samples = loop {
         let (status, body) = http_get(addr, "/metrics");
         assert_eq!(status, 200);
-        if sample(&body, &exits) == Some(STORM as f64) || Instant::now() > deadline {
-            break body;
+        let samples = parse_exposition(&body);
+        if sum(&samples, exits, &mine) == STORM as f64 || Instant::now() > deadline {
+            break samples;
         }
         thread::sleep(Duration::from_millis(300));
     };
-    assert_eq!(sample(&body, &exits), Some(STORM as f64), "{body}");
-    for kind in tracer_tui::metrics::lost_kinds(&Default::default(), 0).map(|(k, _)| k) {
-        let line = format!("tracer_tui_events_lost_total{{kind=\"{kind}\"}}");
+    assert_eq!(sum(&samples, exits, &mine), STORM as f64);
+    let lost = "tracer_tui_events_lost_total";
+    for (kind, _) in tracer_tui::metrics::lost_kinds(&Default::default(), 0) {
+        let present = samples
+            .iter()
+            .any(|s| s.name == lost && s.label("kind") == kind);
+        assert!(present, "no {lost} of kind {kind}");
         assert_eq!(
-            sample(&body, &line),
-            Some(0.0),
+            sum(&samples, lost, &[("kind", kind)]),
+            0.0,
             "{kind} lost during the abuse"
         );
     }
-    let execs = sample(&body, "tracer_tui_execs_total").expect("an exec count");
+    let execs = sum(&samples, "tracer_tui_execs_total", &[]);
     assert!(execs >= STORM as f64, "{execs} execs counted");
 }

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::metrics::{
-    parse_exposition, promql_string, require_tool, unix_now, wait_for, Exporter, Prometheus,
+    parse_exposition, promql_string, require_tool, sum, unix_now, wait_for, Exporter, Prometheus,
     Sample, ANY_PORT,
 };
 
@@ -125,15 +125,6 @@ fn by_comm<'a>(
         out.entry(s.label("comm")).or_default().push(s);
     }
     out
-}
-
-/// The sum of the samples of `name` that have these labels.
-fn sum(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
-    samples
-        .iter()
-        .filter(|s| s.name == name && labels.iter().all(|(k, v)| s.label(k) == *v))
-        .map(|s| s.value)
-        .sum()
 }
 
 /// The test: 307 runs of a probe too short for `-d 50ms` to show

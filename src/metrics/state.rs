@@ -171,7 +171,8 @@ impl State {
         let mut least_active = self.by_activity(now).into_iter().peekable();
         for growth in newcomers {
             if self.named.len() >= self.max_commands {
-                let beats = |(activity, _): &(f64, String)| activity * TAKEOVER < growth.runs as f64;
+                let beats =
+                    |(activity, _): &(f64, String)| activity * TAKEOVER < growth.runs as f64;
                 match least_active.next_if(beats) {
                     // it ran far less lately than this newcomer: its series ends
                     Some((_, comm)) => {
@@ -317,7 +318,11 @@ mod tests {
     #[test]
     fn past_the_cap_the_least_active_fold_into_other_and_stay_there() {
         let mut state = State::new(3);
-        state.apply(&tick(vec![run("busy", 100, 0), run("warm", 10, 0), run("cold", 1, 0)]));
+        state.apply(&tick(vec![
+            run("busy", 100, 0),
+            run("warm", 10, 0),
+            run("cold", 1, 0),
+        ]));
         assert_eq!(state.named_count(), 3);
         // a fourth name, much busier than cold: cold's series ends
         state.apply(&tick(vec![run("new", 5, 0)]));
@@ -326,7 +331,10 @@ mod tests {
         let names: HashSet<&str> = state.series().map(|(c, _)| c).collect();
         assert_eq!(names, HashSet::from(["busy", "warm", "new", OTHER]));
         // its past run did not move into other: other does not jump
-        assert_eq!(state.series().find(|(c, _)| *c == OTHER).unwrap().1.runs(), 0);
+        assert_eq!(
+            state.series().find(|(c, _)| *c == OTHER).unwrap().1.runs(),
+            0
+        );
         // cold runs again: into other, not a series of its own
         state.apply(&tick(vec![run("cold", 4, 1)]));
         let other = state.series().find(|(c, _)| *c == OTHER).unwrap().1.clone();
@@ -339,7 +347,10 @@ mod tests {
         let other = state.series().find(|(c, _)| *c == OTHER).unwrap().1.clone();
         assert_eq!(other.exits, [9, 4, 0]);
         // every run since the folds is in some series
-        assert_eq!(totals(&state).exits.iter().sum::<u64>(), 100 + 10 + 5 + 4 + 9);
+        assert_eq!(
+            totals(&state).exits.iter().sum::<u64>(),
+            100 + 10 + 5 + 4 + 9
+        );
         assert_eq!(totals(&state).cpu_user_ns, 128 * 750);
     }
 

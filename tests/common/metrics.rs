@@ -125,6 +125,10 @@ impl Exporter {
     }
 
     /// The address served, with the port the kernel chose.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -501,6 +505,15 @@ impl Sample {
     pub fn label(&self, name: &str) -> &str {
         self.labels.get(name).map_or("", String::as_str)
     }
+}
+
+/// The sum of the samples of `name` that have these labels.
+pub fn sum(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .filter(|s| s.name == name && labels.iter().all(|(k, v)| s.label(k) == *v))
+        .map(|s| s.value)
+        .sum()
 }
 
 /// Parses the text format 0.0.4 (the samples; comments skipped), undoing
