@@ -12,14 +12,16 @@ fn totals(name: &str, runs: u64) -> CommandTotals {
     t.runs = runs;
     t.outcomes[0] = runs;
     t.cpu_ns = runs * 1_000_000;
+    t.cpu_user_ns = runs * 700_000;
     t.cpu_system_ns = runs * 300_000;
     t.duration_ns = runs * 5_000_000;
     t.durations[(runs % 72) as usize] = runs;
     t
 }
 
-fn tick(names: impl Iterator<Item = String>) -> Tick {
+fn tick(seconds: f64, names: impl Iterator<Item = String>) -> Tick {
     Tick {
+        seconds,
         growth: names
             .enumerate()
             .map(|(i, n)| totals(&n, 1 + i as u64 % 50))
@@ -44,12 +46,15 @@ fn median(rounds: usize, mut f: impl FnMut()) -> Duration {
 fn main() {
     for (cap, names) in [(500, 500), (500, 8_192), (100, 1_000), (5_000, 5_000)] {
         let mut state = State::new(cap);
-        state.apply(&tick((0..names).map(|i| format!("cmd{i}"))));
+        state.apply(&tick(0.0, (0..names).map(|i| format!("cmd{i}"))));
         let mut i = 0;
         // a second's update in which every name the kernel holds ran
         let update = median(21, || {
             i += 1;
-            state.apply(&tick((0..names).map(|n| format!("cmd{}", (n + i) % names))));
+            state.apply(&tick(
+                i as f64,
+                (0..names).map(|n| format!("cmd{}", (n + i) % names)),
+            ));
         });
         let body = exposition(&state);
         let encode = median(21, || {

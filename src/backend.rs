@@ -377,6 +377,7 @@ fn feed_metrics(
     };
     // the exporter gone (it never stops first) changes nothing here
     let _ = feed.send(crate::metrics::Tick {
+        seconds: clock::boot_ns() as f64 / 1e9,
         growth: ledger.take_growth(),
         host,
     });

@@ -251,6 +251,7 @@ fn fell(old: &CommandTotals, new: &CommandTotals) -> bool {
     new.runs < old.runs
         || new.failed < old.failed
         || new.cpu_ns < old.cpu_ns
+        || new.cpu_user_ns < old.cpu_user_ns
         || new.cpu_system_ns < old.cpu_system_ns
         || new.duration_ns < old.duration_ns
         || new.max_duration_ns < old.max_duration_ns

@@ -119,7 +119,7 @@ static __always_inline void atomic_max(__u64 *p, __u64 v)
  * tick-sampled stime to utime + stime, as the kernel's cputime_adjust
  * splits it for getrusage (src/event.rs split_cpu does the same). The
  * ratio is scaled to 16 bits first, so neither product below can
- * overflow: the result is within 1/32768 of the exact share.
+ * overflow: the result is within 1/16384 of the exact share.
  */
 static __always_inline __u64 system_share(__u64 runtime, __u64 utime, __u64 stime)
 {
@@ -129,9 +129,14 @@ static __always_inline __u64 system_share(__u64 runtime, __u64 utime, __u64 stim
 		return 0;
 	if (!utime)
 		return runtime;
-	for (int i = 0; i < 64 && utime + stime >= (1ULL << 16); i++) {
-		utime >>= 1;
-		stime >>= 1;
+	/* shift both right until their sum is under 2^16 (it had at most 64
+	 * bits: at most 48 places), in fixed steps of 32, 16, 8, 4, 2, 1 */
+#pragma unroll
+	for (int step = 32; step; step >>= 1) {
+		if ((utime + stime) >> (15 + step)) {
+			utime >>= step;
+			stime >>= step;
+		}
 	}
 	total = utime + stime;
 	if (!total)
@@ -145,6 +150,7 @@ static __always_inline void count_command(const struct command_key *key, __u32 s
 {
 	struct command_stats *c = bpf_map_lookup_elem(&commands, key);
 	__u32 sig = status & 0x7f;
+	__u64 system_ns;
 
 	if (!c) {
 		/* EEXIST when another CPU inserted it first: either way, look
@@ -160,9 +166,10 @@ static __always_inline void count_command(const struct command_key *key, __u32 s
 	/* a non-zero exit code or a signal */
 	if (status & 0xff7f)
 		__sync_fetch_and_add(&c->failed, 1);
+	system_ns = system_share(u->runtime_ns, u->utime_ns, u->stime_ns);
 	__sync_fetch_and_add(&c->cpu_ns, u->runtime_ns);
-	__sync_fetch_and_add(&c->system_ns,
-			     system_share(u->runtime_ns, u->utime_ns, u->stime_ns));
+	__sync_fetch_and_add(&c->user_ns, u->runtime_ns - system_ns);
+	__sync_fetch_and_add(&c->system_ns, system_ns);
 	__sync_fetch_and_add(&c->duration_ns, duration);
 	atomic_max(&c->max_duration_ns, duration);
 	atomic_max(&c->max_rss_pages, u->maxrss_pages);

@@ -174,6 +174,7 @@ fn totals(key: &[u8], value: &[u8]) -> CommandTotals {
     t.runs = s.runs;
     t.failed = s.failed;
     t.cpu_ns = s.cpu_ns;
+    t.cpu_user_ns = s.user_ns;
     t.cpu_system_ns = s.system_ns;
     t.duration_ns = s.duration_ns;
     t.max_duration_ns = s.max_duration_ns;

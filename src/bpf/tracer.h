@@ -158,7 +158,12 @@ struct command_stats {
 	__u64 runs;
 	__u64 failed; /* non-zero exits and signals */
 	__u64 cpu_ns; /* usage.runtime_ns of all runs */
-	/* each run's cpu_ns split by its utime:stime ticks; user = cpu - system */
+	/*
+	 * each run's cpu_ns split by its utime:stime ticks, each part added on
+	 * its own, so that each only grows as a reader sees it (a reader may
+	 * see cpu_ns before the parts)
+	 */
+	__u64 user_ns;
 	__u64 system_ns;
 	__u64 duration_ns; /* sum of the runs' durations */
 	__u64 max_duration_ns;

@@ -96,8 +96,10 @@ pub struct CommandTotals {
     pub failed: u64,
     /// CPU time, user and system, of all runs
     pub cpu_ns: u64,
-    /// the system part of `cpu_ns` (each run's split by its ticks, as
-    /// `split_cpu` does); the user part is the rest
+    /// the user and system parts of `cpu_ns` (each run's split by its
+    /// ticks, as `split_cpu` does), each counted on its own so each only
+    /// grows (a read may see `cpu_ns` grown before its parts)
+    pub cpu_user_ns: u64,
     pub cpu_system_ns: u64,
     /// the sum of the runs' durations
     pub duration_ns: u64,
@@ -114,6 +116,7 @@ impl CommandTotals {
             runs: 0,
             failed: 0,
             cpu_ns: 0,
+            cpu_user_ns: 0,
             cpu_system_ns: 0,
             duration_ns: 0,
             max_duration_ns: 0,
@@ -129,6 +132,7 @@ impl CommandTotals {
         self.failed += u64::from(e.status.failed());
         if let Some(u) = e.usage {
             self.cpu_ns = self.cpu_ns.saturating_add(u.cpu_ns());
+            self.cpu_user_ns = self.cpu_user_ns.saturating_add(u.cpu_user_ns);
             self.cpu_system_ns = self.cpu_system_ns.saturating_add(u.cpu_system_ns);
             self.max_rss_kib = self.max_rss_kib.max(u.max_rss_kib);
         }
@@ -147,6 +151,7 @@ impl CommandTotals {
         self.runs += other.runs;
         self.failed += other.failed;
         self.cpu_ns = self.cpu_ns.saturating_add(other.cpu_ns);
+        self.cpu_user_ns = self.cpu_user_ns.saturating_add(other.cpu_user_ns);
         self.cpu_system_ns = self.cpu_system_ns.saturating_add(other.cpu_system_ns);
         self.duration_ns = self.duration_ns.saturating_add(other.duration_ns);
         self.max_duration_ns = self.max_duration_ns.max(other.max_duration_ns);
@@ -159,11 +164,6 @@ impl CommandTotals {
         }
     }
 
-    /// The CPU time's user part.
-    pub fn cpu_user_ns(&self) -> u64 {
-        self.cpu_ns.saturating_sub(self.cpu_system_ns)
-    }
-
     /// What these totals counted beyond `earlier`, an older reading of
     /// the same counts: each counter's growth (the maxima are not
     /// counters: theirs are kept as they are now).
@@ -172,6 +172,7 @@ impl CommandTotals {
         d.runs = d.runs.saturating_sub(earlier.runs);
         d.failed = d.failed.saturating_sub(earlier.failed);
         d.cpu_ns = d.cpu_ns.saturating_sub(earlier.cpu_ns);
+        d.cpu_user_ns = d.cpu_user_ns.saturating_sub(earlier.cpu_user_ns);
         d.cpu_system_ns = d.cpu_system_ns.saturating_sub(earlier.cpu_system_ns);
         d.duration_ns = d.duration_ns.saturating_sub(earlier.duration_ns);
         for (a, b) in d.outcomes.iter_mut().zip(earlier.outcomes) {

@@ -272,6 +272,7 @@ mod tests {
         t.outcomes[0] = 2;
         t.outcomes[10] = 1;
         t.cpu_ns = 3_000_000_000;
+        t.cpu_user_ns = 2_000_000_000;
         t.cpu_system_ns = 1_000_000_000;
         t.duration_ns = 60_000;
         t.durations[0] = 1; // under 10 us
@@ -284,6 +285,7 @@ mod tests {
     fn the_exposition_holds_every_family_with_exact_values() {
         let mut state = State::new(10);
         state.apply(&Tick {
+            seconds: 1.0,
             growth: vec![one("make")],
             host: HostTotals {
                 execs: 42,
@@ -320,11 +322,8 @@ mod tests {
             assert!(t.lines().any(|l| l == line), "no line {line} in\n{t}");
         }
         // 22 bounds and +Inf
-        assert_eq!(
-            t.matches("tracer_tui_process_duration_seconds_bucket{")
-                .count(),
-            23
-        );
+        let buckets = r#"tracer_tui_process_duration_seconds_bucket{comm="make""#;
+        assert_eq!(t.matches(buckets).count(), 23);
     }
 
     #[test]
@@ -334,6 +333,7 @@ mod tests {
         // made visible escapes (a backslash), quotes and backslashes as is
         let hostile = ["a\"b", "back\\slash", "\\x0a}{x=\"1\"", "tab\\x09", "ünï"];
         state.apply(&Tick {
+            seconds: 1.0,
             growth: hostile.iter().map(|n| one(n)).collect(),
             host: HostTotals::default(),
         });
