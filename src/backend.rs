@@ -269,15 +269,17 @@ fn run(
             backlog,
             stopping: stop,
         };
-        match drain.run(send, &mut undelivered) {
+        let behind = match drain.run(send, &mut undelivered) {
             Drained::HungUp => return Ok(()),
-            // a snapshot must come after the exits that ended before it
-            Drained::Behind => continue,
-            Drained::Empty => {}
-        }
+            Drained::Behind => true,
+            Drained::Empty => false,
+        };
 
         let now = Instant::now();
-        if stop || now >= next_reconcile {
+        // a snapshot must come after the exits that ended before it: not
+        // while records wait in the ring (the counters below go on, so
+        // the metrics do not freeze while the output is behind)
+        if !behind && (stop || now >= next_reconcile) {
             let taken_at = clock::boot_ns();
             let (live, held) = {
                 let pipeline = pipeline.borrow();

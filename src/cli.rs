@@ -107,7 +107,7 @@ pub struct Cli {
     /// With --metrics: command names given series of their own; past this,
     /// the least active are folded into comm="other"
     #[arg(long, value_name = "N", default_value = "500",
-          value_parser = clap::value_parser!(u32).range(1..=100_000),
+          value_parser = clap::value_parser!(u32).range(1..=10_000),
           requires = "metrics")]
     pub metrics_max_commands: u32,
 

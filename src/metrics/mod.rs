@@ -49,6 +49,8 @@ impl Exporter {
             .context("--metrics: setting up the listening socket")?;
 
         let state = Arc::new(Mutex::new(State::new(max_commands)));
+        let exposed = Arc::clone(&state);
+        raise_open_file_limit(server::MAX_CLIENTS as u64 + 256);
         let registry = Registry::new();
         let collector = collect::StateCollector::new(Arc::clone(&state))
             .context("--metrics: describing the metrics")?;
@@ -81,10 +83,14 @@ impl Exporter {
             tokio::net::TcpListener::from_std(listener)
                 .context("--metrics: setting up the listening socket")?
         };
-        let registry = Arc::new(registry);
+        let generation = Box::new(move || {
+            let state = exposed.lock().unwrap_or_else(|p| p.into_inner());
+            state.generation
+        });
+        let exposition = Arc::new(server::Exposition::new(registry, generation));
         thread::Builder::new()
             .name("metrics-http".into())
-            .spawn(move || runtime.block_on(server::serve(listener, registry)))
+            .spawn(move || runtime.block_on(server::serve(listener, exposition)))
             .context("starting the metrics HTTP thread")?;
         Ok(Exporter { feed, addr })
     }
@@ -97,5 +103,23 @@ impl Exporter {
     /// The address served (with the port the kernel chose for port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+}
+
+/// Raises the soft open-file limit to `want`, within the hard limit: the
+/// default soft limit (1,024) would end accepting before MAX_CLIENTS, with
+/// the BPF maps' descriptors counted. Best effort: a lower limit only
+/// means fewer clients at once.
+fn raise_open_file_limit(want: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit with a valid rlimit struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < want {
+            limit.rlim_cur = want.min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
     }
 }

@@ -81,10 +81,16 @@ impl Exporter {
     /// serves: it prints that after the kernel program is attached, so
     /// every process started after this returns is counted.
     pub fn start(args: &[&str]) -> Exporter {
+        Exporter::start_with(args, Stdio::null())
+    }
+
+    /// As `start`, with its stdout going to `stdout` (a pipe left in the
+    /// child's handle, `Stdio::piped()`, is never read: a stalled reader).
+    pub fn start_with(args: &[&str], stdout: Stdio) -> Exporter {
         let mut child = Command::new(super::bin())
             .args(args)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn tracer-tui");
@@ -124,11 +130,11 @@ impl Exporter {
         }
     }
 
-    /// The address served, with the port the kernel chose.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
+    /// The address served, with the port the kernel chose.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
