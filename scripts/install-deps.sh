@@ -19,7 +19,9 @@ need=(
   "util-linux:command:setpriv"
 )
 if [ "${1:-}" = "--test" ]; then
-  # prometheus and promtool; the package's own service is not started here
+  # prometheus and promtool. On a host run by systemd the package also
+  # starts its own service (port 9090): the tests do not use it, they run
+  # their own Prometheus on free ports
   need+=("prometheus:command:promtool")
 fi
 missing=()

@@ -104,8 +104,9 @@ pub struct Cli {
           conflicts_with = "replay")]
     pub metrics: Option<SocketAddr>,
 
-    /// With --metrics: command names given series of their own; past this,
-    /// the least active are folded into comm="other"
+    /// With --metrics: command names given series of their own (up to
+    /// 10000); the rest count in comm="other", and a far busier one takes
+    /// the place of the least active
     #[arg(long, value_name = "N", default_value = "500",
           value_parser = clap::value_parser!(u32).range(1..=10_000),
           requires = "metrics")]

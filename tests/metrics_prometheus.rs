@@ -17,9 +17,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::metrics::{
-    parse_exposition, promql_string, require_tool, sum, unix_now, wait_for, Exporter, Prometheus,
-    Sample, ANY_PORT,
+    parse_exposition, require_tool, sum, unix_now, wait_for, Exporter, Sample, ANY_PORT,
 };
+use common::prometheus::{promql_string, Prometheus};
 
 const JOB: &str = "tracer-tui";
 const EXITS: &str = "tracer_tui_process_exits_total";
@@ -332,7 +332,8 @@ fn prometheus_ingests_hostile_names_as_tracer_tui_shows_them() {
 
 /// With --metrics-max-commands 100 and a thousand new names, the series
 /// stay within 100 names and `other`, at least 900 names are folded, and
-/// no run is lost on the way; a folded name that runs again stays folded.
+/// no run is lost on the way; a folded name that becomes far busier than
+/// the least active named one wins a series of its own, from zero.
 #[test]
 fn a_thousand_names_fold_into_other_past_the_cap() {
     let test = "a_thousand_names_fold_into_other_past_the_cap";
@@ -439,27 +440,49 @@ fn a_thousand_names_fold_into_other_past_the_cap() {
         );
     }
 
-    // a folded name that runs again goes to other, not to a new series
-    let again = names
+    // a folded name that becomes far busier wins a place: its series
+    // starts at zero, its runs so far having gone to other
+    let busy = names
         .iter()
         .find(|n| !named.contains_key(n.as_str()))
         .expect("a folded name");
     let other_then = sum(&after, EXITS, &[("comm", "other")]);
-    for _ in 0..3 {
-        run(&dir.path().join(again), 0);
-    }
-    wait_for(
-        &format!("the 3 runs of folded {again} in other"),
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(r#"i=0; while [ $i -lt 50 ]; do "$1" || exit 1; i=$((i+1)); done"#)
+        .arg("sh")
+        .arg(dir.path().join(busy))
+        .status()
+        .expect("run the loop");
+    assert!(status.success(), "the loop of {busy}: {status}");
+    let series = [("comm", busy.as_str()), ("outcome", "success")];
+    // the loop may straddle a read: the runs read before it won its place
+    // are in other, those after in its series
+    let samples = wait_for(
+        &format!("a series of {busy} after 50 runs"),
         WAIT,
         || {
             let samples = parse_exposition(&exporter.scrape());
             check_cap(&samples);
-            assert!(
-                !distinct(&samples).contains(again.as_str()),
-                "folded {again} has a series again"
-            );
-            (sum(&samples, EXITS, &[("comm", "other")]) >= other_then + 3.0).then_some(())
+            let has = samples
+                .iter()
+                .any(|s| s.name == EXITS && s.label("comm") == busy);
+            let both = sum(&samples, EXITS, &[("comm", "other")]) - other_then
+                + sum(&samples, EXITS, &series);
+            (has && both >= 50.0).then_some(samples)
         },
         || format!("other had {other_then}"),
+    );
+    let own = sum(&samples, EXITS, &series);
+    assert!(own < 50.0, "{busy} began at 0, not at its count: {own}");
+    run(&dir.path().join(busy), 0);
+    wait_for(
+        &format!("the next run of {busy} in its own series"),
+        WAIT,
+        || {
+            let samples = parse_exposition(&exporter.scrape());
+            (sum(&samples, EXITS, &series) == own + 1.0).then_some(())
+        },
+        || format!("{busy} had {own}"),
     );
 }

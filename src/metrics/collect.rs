@@ -66,7 +66,7 @@ const LOST: Family = Family {
 };
 const FOLDED: Family = Family {
     name: "tracer_tui_commands_folded_total",
-    help: "Command names folded into comm=\"other\" (past --metrics-max-commands)",
+    help: "Folds into comm=\"other\": names seen past --metrics-max-commands, and named commands that lost their place",
     kind: MetricType::COUNTER,
     labels: &[],
 };

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod metrics;
+pub mod prometheus;
 pub mod tracing;
 
 use std::sync::{Mutex, MutexGuard};
