@@ -15,9 +15,11 @@ use crate::source::CommandUpdate;
 /// different names.
 pub const MAX_COMMANDS: usize = 65_536;
 
-/// One command's bookkeeping.
+/// One command's bookkeeping: one name as the kernel keys it.
 #[derive(Debug)]
 struct Entry {
+    /// the name as shown (several kernel names may show alike)
+    comm: String,
     /// what the kernel's map held at the last read; None once evicted
     kernel: Option<Box<CommandTotals>>,
     /// what earlier, evicted kernel entries counted
@@ -55,7 +57,11 @@ impl Entry {
 
 #[derive(Debug)]
 pub struct CommandLedger {
-    entries: HashMap<String, Entry>,
+    /// by the kernel's name bytes (or the shown name, for totals that
+    /// carry none)
+    entries: HashMap<Vec<u8>, Entry>,
+    /// the kernel names that show as each name, to add them up
+    shown: HashMap<String, Vec<Vec<u8>>>,
     reads: u64,
     cap: usize,
     /// the last read, kept so the next one reuses its memory
@@ -82,6 +88,7 @@ impl CommandLedger {
     pub fn new(cap: usize) -> Self {
         CommandLedger {
             entries: HashMap::new(),
+            shown: HashMap::new(),
             reads: 0,
             cap: cap.max(1),
             reading: Vec::new(),
@@ -149,7 +156,7 @@ impl CommandLedger {
     pub fn update(&mut self, read: &[CommandTotals], at: WallTime) -> Option<CommandUpdate> {
         self.reads += 1;
         let now = self.reads;
-        let mut changed = Vec::new();
+        let mut changed_names: Vec<String> = Vec::new();
         let mut restarted = 0;
         let mut not_yet_counted = 0;
         for kernel in read {
@@ -158,19 +165,25 @@ impl CommandLedger {
                 not_yet_counted += 1;
                 continue;
             }
-            let Some(entry) = self.entries.get_mut(&kernel.comm) else {
+            let key = key_of(kernel);
+            let Some(entry) = self.entries.get_mut(&key) else {
                 if let Some(growth) = &mut self.growth {
                     growth.push(kernel.clone());
                 }
                 self.sightings += 1;
-                changed.push(kernel.clone());
+                changed_names.push(kernel.comm.clone());
                 let entry = Entry {
+                    comm: kernel.comm.clone(),
                     kernel: Some(Box::new(kernel.clone())),
                     base: None,
                     changed_at: now,
                     seen_at: now,
                 };
-                self.entries.insert(kernel.comm.clone(), entry);
+                self.shown
+                    .entry(kernel.comm.clone())
+                    .or_default()
+                    .push(key.clone());
+                self.entries.insert(key, entry);
                 continue;
             };
             entry.seen_at = now;
@@ -195,8 +208,14 @@ impl CommandLedger {
                 }
             }
             entry.changed_at = now;
-            changed.push(entry.totals());
+            changed_names.push(entry.comm.clone());
         }
+        changed_names.sort_unstable();
+        changed_names.dedup();
+        let changed: Vec<CommandTotals> = changed_names
+            .iter()
+            .map(|comm| self.shown_totals(comm))
+            .collect();
         // not in this read: evicted from the kernel's map
         for entry in self.entries.values_mut() {
             if entry.seen_at != now && entry.kernel.is_some() {
@@ -217,6 +236,21 @@ impl CommandLedger {
         })
     }
 
+    /// The totals of every kernel name shown as `comm`, added up.
+    fn shown_totals(&self, comm: &str) -> CommandTotals {
+        let keys = self.shown.get(comm).map_or(&[][..], Vec::as_slice);
+        let mut all = keys
+            .iter()
+            .filter_map(|k| self.entries.get(k))
+            .map(Entry::totals);
+        let mut sum = all.next().unwrap_or_else(|| CommandTotals::new(comm));
+        for t in all {
+            sum.merge(&t);
+        }
+        sum.comm = comm.to_string();
+        sum
+    }
+
     /// Entries the kernel inserted that no read found (those inserted but
     /// not counted yet aside).
     fn unseen_now(&self, not_yet_counted: u64) -> u64 {
@@ -232,17 +266,35 @@ impl CommandLedger {
         if self.entries.len() <= self.cap {
             return;
         }
-        let mut idle: Vec<(u64, String)> = self
+        let mut idle: Vec<(u64, Vec<u8>)> = self
             .entries
             .iter()
             .filter(|(_, e)| e.kernel.is_none())
-            .map(|(comm, e)| (e.changed_at, comm.clone()))
+            .map(|(key, e)| (e.changed_at, key.clone()))
             .collect();
         idle.sort_unstable();
         let excess = self.entries.len() - self.cap * 7 / 8;
-        for (_, comm) in idle.into_iter().take(excess) {
-            self.entries.remove(&comm);
+        for (_, key) in idle.into_iter().take(excess) {
+            let Some(entry) = self.entries.remove(&key) else {
+                continue;
+            };
+            if let Some(keys) = self.shown.get_mut(&entry.comm) {
+                keys.retain(|k| *k != key);
+                if keys.is_empty() {
+                    self.shown.remove(&entry.comm);
+                }
+            }
         }
+    }
+}
+
+/// The ledger's key of a reading: the kernel's name bytes, or the shown
+/// name for totals that carry none.
+fn key_of(t: &CommandTotals) -> Vec<u8> {
+    if t.key.is_empty() {
+        t.comm.as_bytes().to_vec()
+    } else {
+        t.key.clone()
     }
 }
 
@@ -369,6 +421,36 @@ mod tests {
     }
 
     #[test]
+    fn names_that_show_alike_are_counted_apart_and_shown_added_up() {
+        // an escape byte and a typed-out \x1b both show as `\x1b`
+        let raw = |key: &[u8], runs: u64| {
+            let mut t = cmd("\\x1b", runs);
+            t.key = key.to_vec();
+            t
+        };
+        let mut l = CommandLedger::default();
+        l.keep_growth();
+        let u = l
+            .update(&[raw(b"\x1b", 5), raw(b"\\x1b", 3)], WallTime(1))
+            .unwrap();
+        assert_eq!(runs(&u), owned(&[("\\x1b", 8)]));
+        let g: u64 = l.take_growth().iter().map(|t| t.runs).sum();
+        assert_eq!(g, 8);
+        // the kernel evicts one: the other's counts are not taken anew
+        let u = l.update(&[raw(b"\\x1b", 4)], WallTime(2)).unwrap();
+        assert_eq!((u.restarted, runs(&u)), (1, owned(&[("\\x1b", 9)])));
+        let g: Vec<u64> = l.take_growth().iter().map(|t| t.runs).collect();
+        assert_eq!(g, vec![1]);
+        // the evicted one back, counted afresh
+        let u = l
+            .update(&[raw(b"\x1b", 1), raw(b"\\x1b", 4)], WallTime(3))
+            .unwrap();
+        assert_eq!(runs(&u), owned(&[("\\x1b", 10)]));
+        let g: Vec<u64> = l.take_growth().iter().map(|t| t.runs).collect();
+        assert_eq!(g, vec![1]);
+    }
+
+    #[test]
     fn memory_is_bounded_forgetting_idle_commands_first() {
         let mut l = CommandLedger::new(8);
         let names: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
@@ -380,8 +462,10 @@ mod tests {
             );
             assert!(l.len() <= 8, "{}", l.len());
         }
-        assert!(l.entries.contains_key("c19") && l.entries.contains_key("c18"));
-        assert!(!l.entries.contains_key("c00"));
+        let held = |comm: &str| l.entries.contains_key(comm.as_bytes());
+        assert!(held("c19") && held("c18"));
+        assert!(!held("c00"));
+        assert_eq!(l.shown.len(), l.entries.len());
         // those still in the kernel's map are never forgotten
         let all: Vec<_> = names.iter().map(|n| cmd(n, 2)).collect();
         l.update(&all, WallTime(0));

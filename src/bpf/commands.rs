@@ -32,17 +32,16 @@ unsafe impl Plain for types::command_stats {}
 const BATCH: u32 = 1024;
 
 impl Tracer<'_> {
-    /// Every command the kernel counts now.
+    /// Every command the kernel counts now, one entry per visible name:
+    /// names that read the same once cleaned (invalid UTF-8, control
+    /// characters) are added together.
     pub fn commands(&self) -> Result<Vec<CommandTotals>> {
         let mut out = Vec::new();
         self.read_commands(&mut out)?;
+        one_per_name(&mut out);
         Ok(out)
     }
 
-    /// Fills `out` with every command the kernel counts now, one entry per
-    /// visible name: names that read the same once cleaned (invalid UTF-8,
-    /// control characters) are added together. `out` is reused from read
-    /// to read, so a second's read does not fault in megabytes afresh.
     /// Names the kernel has inserted into its per-command map since load.
     pub fn commands_inserted(&self) -> u64 {
         self.skel.maps.bss_data.as_deref().map_or(0, |bss| {
@@ -52,6 +51,11 @@ impl Tracer<'_> {
         })
     }
 
+    /// Fills `out` with every entry of the kernel's map, one per name as
+    /// the kernel keys it (`key`): names that read the same once cleaned
+    /// are separate entries, so the ledger can tell which of them the map
+    /// evicted. `out` is reused from read to read, so a second's read does
+    /// not fault in megabytes afresh.
     pub fn read_commands(&self, out: &mut Vec<CommandTotals>) -> Result<()> {
         let map = &self.skel.maps.commands;
         out.clear();
@@ -64,7 +68,6 @@ impl Tracer<'_> {
             }
             Err(e) => return Err(e).context("reading the BPF per-command totals"),
         }
-        one_per_name(out);
         Ok(())
     }
 }
@@ -171,6 +174,7 @@ pub(super) fn read_one_by_one(map: &impl MapCore, add: &mut impl FnMut(&[u8], &[
 fn totals(key: &[u8], value: &[u8]) -> CommandTotals {
     let s: types::command_stats = decode::from_bytes(value);
     let mut t = CommandTotals::new(sanitize::c_string(key));
+    t.key = key.split(|&b| b == 0).next().unwrap_or_default().to_vec();
     t.runs = s.runs;
     t.failed = s.failed;
     t.cpu_ns = s.cpu_ns;

@@ -91,6 +91,10 @@ pub fn outcome_slot(status: ExitStatus) -> usize {
 pub struct CommandTotals {
     /// the process name at exec, as shown in COMM
     pub comm: String,
+    /// the kernel's name bytes, when read from the kernel: two names can
+    /// show alike once cleaned (an escape byte and a typed-out `\x1b`),
+    /// and are counted apart until they are shown
+    pub key: Vec<u8>,
     pub runs: u64,
     /// non-zero exits and signals
     pub failed: u64,
@@ -113,6 +117,7 @@ impl CommandTotals {
     pub fn new(comm: impl Into<String>) -> Self {
         Self {
             comm: comm.into(),
+            key: Vec::new(),
             runs: 0,
             failed: 0,
             cpu_ns: 0,
