@@ -28,12 +28,9 @@ fn raw_request(addr: SocketAddr, bytes: &[u8], wait: Duration) -> Option<u16> {
 }
 
 fn threads_of(pid: u32) -> usize {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("a Threads line")
+    common::proc_status(pid, "Threads")
+        .parse()
+        .expect("a thread count")
 }
 
 #[test]
