@@ -86,17 +86,7 @@ fn run_to_end(args: &[&OsStr]) -> Vec<Value> {
         .spawn()
         .expect("spawn tracer-tui");
     let deadline = Instant::now() + RUN_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{args:?} did not end within {RUN_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::wait_until_ended(&mut child, deadline, &format!("{args:?}"));
     let stderr = std::fs::read_to_string(&err).unwrap_or_default();
     assert!(status.success(), "tracer-tui: {status}: {stderr}");
     parse_lines(&std::fs::read_to_string(&out).expect("stdout"))

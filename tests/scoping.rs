@@ -71,17 +71,7 @@ fn finish(mut child: Child, what: &[&str]) -> Output {
             v
         }
     });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what:?} did not end by itself within {RUN_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::wait_until_ended(&mut child, deadline, &format!("{what:?}"));
     Output {
         status,
         stdout: out.join().expect("stdout reader"),

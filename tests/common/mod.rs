@@ -39,6 +39,26 @@ pub fn serial() -> MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Waits for `child` to end by itself before `deadline`; kills it and
+/// panics, naming `what`, if it does not.
+pub fn wait_until_ended(
+    child: &mut std::process::Child,
+    deadline: std::time::Instant,
+    what: &str,
+) -> std::process::ExitStatus {
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not end by itself in time");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// The field `key` of /proc/PID/status, trimmed.
 pub fn proc_status(pid: u32, key: &str) -> String {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
