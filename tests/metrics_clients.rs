@@ -219,3 +219,55 @@ fn metrics_go_on_while_the_output_stalls() {
         thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// More idle connections than the server takes at once: the rest wait to
+/// be accepted, a scrape among them is answered once the idle ones time
+/// out, and the exporter's threads and memory stay as they were.
+#[test]
+fn more_clients_than_the_cap_wait_and_are_then_served() {
+    let Some(_guard) = common::bpf_test("more_clients_than_the_cap_wait_and_are_then_served")
+    else {
+        return;
+    };
+    let exporter = Exporter::start(&["--metrics", "127.0.0.1:0", "--quiet"]);
+    let addr = exporter.addr();
+    let threads = threads_of(exporter.pid());
+    let rss = |pid: u32| -> u64 {
+        let kib = common::proc_status(pid, "VmRSS");
+        kib.trim_end_matches(" kB")
+            .trim()
+            .parse()
+            .expect("VmRSS in kB")
+    };
+    let rss_before = rss(exporter.pid());
+    // connections that never send a byte, past the cap
+    let idle: Vec<TcpStream> = (0..tracer_tui::metrics::MAX_CLIENTS + 100)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    let started = Instant::now();
+    let (status, body) = http_get(addr, "/metrics");
+    let waited = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(body.contains("tracer_tui_execs_total"));
+    // it waited for a slot (the cap held), and was served once the idle
+    // heads timed out, not never
+    assert!(
+        waited >= tracer_tui::metrics::HEAD_TIMEOUT - Duration::from_secs(1),
+        "served at once beside {} idle clients: no cap",
+        idle.len()
+    );
+    assert!(
+        waited < tracer_tui::metrics::HEAD_TIMEOUT * 2 + Duration::from_secs(3),
+        "a scrape behind {} idle clients waited {waited:?}",
+        idle.len()
+    );
+    assert!(threads_of(exporter.pid()) <= threads + 1);
+    // a few KiB a connection at most, not a thread or a body each
+    let grown = rss(exporter.pid()).saturating_sub(rss_before);
+    assert!(
+        grown < 32 * 1024,
+        "RSS grew {grown} KiB for {} clients",
+        idle.len()
+    );
+    drop(idle);
+}
