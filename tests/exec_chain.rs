@@ -301,25 +301,14 @@ fn a_recording_made_with_a_min_duration_replays_to_the_same_live_set() {
     else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("rec.ndjson");
-    let cmd = format!(
-        "{} -d 300ms --record {}; echo TRACER-EXIT=$?",
-        common::bin(),
-        file.display()
-    );
-    let tmux = common::Tmux::start("recgone", 120, 40, &cmd);
-    tmux.wait_for("Finished", Duration::from_secs(15));
-    let mut long = Command::new("sleep").arg("30").spawn().expect("sleep");
-    let short: Vec<u32> = (0..40).map(|_| run("true", &[])).collect();
-    // a process whose exit the filter hides is given up on two snapshots later
-    std::thread::sleep(Duration::from_millis(3_000));
-    tmux.keys(&["q"]);
-    tmux.wait_for("TRACER-EXIT=0", Duration::from_secs(15));
+    let (text, (mut long, short)) = common::record_filtered("recgone", || {
+        let long = Command::new("sleep").arg("30").spawn().expect("sleep");
+        let short: Vec<u32> = (0..40).map(|_| run("true", &[])).collect();
+        (long, short)
+    });
     let _ = long.kill();
     let _ = long.wait();
 
-    let text = std::fs::read_to_string(&file).expect("the recording");
     let events: Vec<TraceEvent> = text
         .lines()
         .map(|l| record::parse_line(l).expect("a record line"))

@@ -228,23 +228,12 @@ fn gone_lines_of_a_recording_match_the_schema() {
         return;
     };
     let schema = Schema::load();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("rec.ndjson");
-    let cmd = format!(
-        "{} -d 300ms --record {}; echo TRACER-EXIT=$?",
-        common::bin(),
-        file.display()
-    );
-    let tmux = common::Tmux::start("jsonschema", 120, 40, &cmd);
-    tmux.wait_for("Finished", Duration::from_secs(15));
-    for _ in 0..10 {
-        let _ = Command::new("true").status();
-    }
-    // a process the filter hid is given up on two snapshots later
-    std::thread::sleep(Duration::from_secs(3));
-    tmux.keys(&["q"]);
-    tmux.wait_for("TRACER-EXIT=0", Duration::from_secs(15));
-    let lines = parse_lines(&std::fs::read_to_string(&file).expect("the recording"));
+    let (text, ()) = common::record_filtered("jsonschema", || {
+        for _ in 0..10 {
+            let _ = Command::new("true").status();
+        }
+    });
+    let lines = parse_lines(&text);
     let seen = schema.check_all(&lines);
     eprintln!("event types seen: {seen:?}");
     assert!(seen.contains_key("gone"), "no gone line: {seen:?}");

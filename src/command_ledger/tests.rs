@@ -27,11 +27,13 @@ fn owned(v: &[(&str, u64)]) -> Vec<(String, u64)> {
 #[test]
 fn the_first_read_sends_everything_then_only_changes() {
     let mut l = CommandLedger::default();
-    let u = l.update(&[], WallTime(4)).unwrap();
+    let u = l
+        .update(&[], WallTime(4))
+        .expect("an update: something changed");
     assert!(u.changed.is_empty());
     let u = l
         .update(&[cmd("sh", 3), cmd("cc", 1)], WallTime(5))
-        .unwrap();
+        .expect("an update: something changed");
     assert_eq!(u.at, WallTime(5));
     assert_eq!(runs(&u), owned(&[("cc", 1), ("sh", 3)]));
     assert_eq!(u.restarted, 0);
@@ -39,7 +41,7 @@ fn the_first_read_sends_everything_then_only_changes() {
     assert_eq!(l.update(&[cmd("cc", 1), cmd("sh", 3)], WallTime(6)), None);
     let u = l
         .update(&[cmd("cc", 1), cmd("sh", 4)], WallTime(7))
-        .unwrap();
+        .expect("an update: something changed");
     assert_eq!(runs(&u), owned(&[("sh", 4)]));
     assert_eq!(u.changed[0], cmd("sh", 4));
     // a key the kernel inserted but has not counted yet
@@ -56,25 +58,29 @@ fn an_evicted_command_keeps_its_totals_and_counts_on() {
     // counts fell: the kernel evicted make and began again
     let u = l
         .update(&[cmd("make", 2), cmd("cc", 7)], WallTime(2))
-        .unwrap();
+        .expect("an update: something changed");
     assert_eq!(u.restarted, 1);
     let make = &u.changed[0];
     assert_eq!((make.runs, make.cpu_ns, make.max_rss_kib), (52, 520, 150));
     assert_eq!(make.durations.iter().sum::<u64>(), 52);
     // gone from the map: evicted; its totals stand, nothing new to send
-    let u = l.update(&[cmd("make", 3)], WallTime(3)).unwrap();
+    let u = l
+        .update(&[cmd("make", 3)], WallTime(3))
+        .expect("an update: something changed");
     assert_eq!((u.restarted, runs(&u)), (1, owned(&[("make", 53)])));
     assert_eq!(l.update(&[cmd("make", 3)], WallTime(4)), None);
     // back, counted afresh from one
     let u = l
         .update(&[cmd("make", 3), cmd("cc", 1)], WallTime(5))
-        .unwrap();
+        .expect("an update: something changed");
     assert_eq!((u.restarted, runs(&u)), (0, owned(&[("cc", 8)])));
     // only one count falling is enough to tell
     let mut m = cmd("make", 4);
     m.durations[3] = 0;
     m.durations[4] = 4;
-    let u = l.update(&[m, cmd("cc", 1)], WallTime(6)).unwrap();
+    let u = l
+        .update(&[m, cmd("cc", 1)], WallTime(6))
+        .expect("an update: something changed");
     assert_eq!((u.restarted, runs(&u)), (1, owned(&[("make", 57)])));
 }
 
@@ -116,19 +122,21 @@ fn names_that_show_alike_are_counted_apart_and_shown_added_up() {
     l.keep_growth();
     let u = l
         .update(&[raw(b"\x1b", 5), raw(b"\\x1b", 3)], WallTime(1))
-        .unwrap();
+        .expect("an update: something changed");
     assert_eq!(runs(&u), owned(&[("\\x1b", 8)]));
     let g: u64 = l.take_growth().iter().map(|t| t.runs).sum();
     assert_eq!(g, 8);
     // the kernel evicts one: the other's counts are not taken anew
-    let u = l.update(&[raw(b"\\x1b", 4)], WallTime(2)).unwrap();
+    let u = l
+        .update(&[raw(b"\\x1b", 4)], WallTime(2))
+        .expect("an update: something changed");
     assert_eq!((u.restarted, runs(&u)), (1, owned(&[("\\x1b", 9)])));
     let g: Vec<u64> = l.take_growth().iter().map(|t| t.runs).collect();
     assert_eq!(g, vec![1]);
     // the evicted one back, counted afresh
     let u = l
         .update(&[raw(b"\x1b", 1), raw(b"\\x1b", 4)], WallTime(3))
-        .unwrap();
+        .expect("an update: something changed");
     assert_eq!(runs(&u), owned(&[("\\x1b", 10)]));
     let g: Vec<u64> = l.take_growth().iter().map(|t| t.runs).collect();
     assert_eq!(g, vec![1]);
@@ -164,9 +172,9 @@ fn names_inserted_and_evicted_between_reads_are_counted_unseen() {
             *out = entries;
             Ok::<(), ()>(())
         })
-        .unwrap()
+        .expect("a read that cannot fail")
     };
-    let u = read(&mut l, 2, vec![cmd("a", 1), cmd("b", 1)]).unwrap();
+    let u = read(&mut l, 2, vec![cmd("a", 1), cmd("b", 1)]).expect("an update: something changed");
     assert_eq!(u.unseen, 0);
     // three more inserted; one found, one not counted yet, one gone
     let mut fresh = cmd("d", 0);
@@ -176,7 +184,7 @@ fn names_inserted_and_evicted_between_reads_are_counted_unseen() {
         5,
         vec![cmd("a", 1), cmd("b", 1), cmd("c", 1), fresh],
     )
-    .unwrap();
+    .expect("an update: something changed");
     assert_eq!((u.unseen, runs(&u)), (1, owned(&[("c", 1)])));
     // the one not counted yet is found: nothing more unseen, nothing sent
     let u = read(

@@ -39,6 +39,28 @@ pub fn serial() -> MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The dashboard recording with `-d 300ms` in a tmux pane named `name`:
+/// `during` runs once it shows (its result is returned), then, after 3 s
+/// (a process whose exit the filter hid is given up on two snapshots
+/// later, and recorded as gone), it quits. Returns the recording's text.
+pub fn record_filtered<T>(name: &str, during: impl FnOnce() -> T) -> (String, T) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("rec.ndjson");
+    let cmd = format!(
+        "{} -d 300ms --record {}; echo TRACER-EXIT=$?",
+        bin(),
+        file.display()
+    );
+    let tmux = Tmux::start(name, 120, 40, &cmd);
+    tmux.wait_for("Finished", std::time::Duration::from_secs(15));
+    let result = during();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    tmux.keys(&["q"]);
+    tmux.wait_for("TRACER-EXIT=0", std::time::Duration::from_secs(15));
+    let text = std::fs::read_to_string(&file).expect("the recording");
+    (text, result)
+}
+
 /// Waits for `child` to end by itself before `deadline`; kills it and
 /// panics, naming `what`, if it does not.
 pub fn wait_until_ended(
